@@ -1,0 +1,119 @@
+"""Real-browser helpers: a `streamlit run app.py` server on a free port and headless Debian Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+README_PICTURES = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    # Several sessions in one browser keep their timers running (see STREAMLIT-NOTES.md).
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class StreamlitServer:
+    """`streamlit run app.py` on 127.0.0.1, started and stopped by its process id."""
+
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(ROOT / "test-artifacts" / f"streamlit-{self.port}.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+             "--server.port", str(self.port), "--server.headless", "true"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(extra_env or {})},
+        )  # fmt: skip
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.read().decode() == "ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"streamlit did not become healthy within {timeout} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` to run the browser suite"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def start_server() -> StreamlitServer:
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    return StreamlitServer()
+
+
+def wait_for_app(pg, timeout: float = 30_000) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
+    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
+        timeout=timeout,
+    )
+    pg.wait_for_timeout(300)
+
+
+def assert_healthy(pg) -> None:
+    """No exception box, no error message on the page."""
+    assert pg.locator('[data-testid="stException"]').count() == 0, pg.locator(
+        '[data-testid="stException"]'
+    ).first.inner_text()
+    assert pg.locator('[data-testid="stAlertContentError"]').count() == 0, pg.locator(
+        '[data-testid="stAlertContentError"]'
+    ).first.inner_text()
+
+
+def screenshot(pg, name: str) -> Path:
+    """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1 also as a README picture."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        README_PICTURES.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, README_PICTURES / path.name)
+    return path
