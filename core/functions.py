@@ -42,8 +42,8 @@ def cross_entropy(a: np.ndarray, y: np.ndarray | int) -> float:
     if np.any(a < 0):
         raise ValueError("a must hold probabilities (no negative entries)")
     y = as_target(y, a.shape)
-    # 0 * ln 0 is taken as 0: only the classes with y_i > 0 contribute.
-    with np.errstate(divide="ignore"):
+    # 0 * ln 0 is taken as 0: only the classes with y_i > 0 contribute (np.where discards the nan of 0 * -inf).
+    with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(y > 0, -y * np.log(a), 0.0)
     return float(terms.sum(axis=-1).mean())
 
