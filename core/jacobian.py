@@ -171,6 +171,12 @@ def finite_difference_jacobian(f: Callable[[np.ndarray], np.ndarray], x: object,
     return np.column_stack(columns)
 
 
+def largest_difference(*arrays: np.ndarray) -> float:
+    """``max |u - v|`` over every entry and every pair of the arrays: how far apart the computations are."""
+    stacked = np.stack([np.asarray(x, dtype=float) for x in arrays])
+    return float(np.max(stacked.max(axis=0) - stacked.min(axis=0)))
+
+
 @dataclass(frozen=True)
 class LayoutExample:
     """``s = W x`` with W of shape (m, n): the Jacobian ``d s / d x`` in both layouts and the chain rule."""

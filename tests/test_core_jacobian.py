@@ -14,6 +14,7 @@ from core.jacobian import (
     error_via_jacobian,
     finite_difference_jacobian,
     grad_a_cross_entropy,
+    largest_difference,
     layout_example,
     log_of_softmax,
     naive_log_softmax,
@@ -190,3 +191,14 @@ def test_layout_example_against_finite_differences():
 def test_bad_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_largest_difference():
+    assert largest_difference([1.0, 2.0], [1.5, 2.0], [1.0, -1.0]) == 3.0
+    assert largest_difference(np.eye(2), np.eye(2)) == 0.0
+
+
+def test_cross_entropy_ignores_underflowed_classes_that_are_not_the_target():
+    a = softmax([800.0, 0.0, -800.0])  # a_2 = a_3 = 0 exactly
+    assert cross_entropy(a, one_hot(0, 3)) == 0.0  # raises under the RuntimeWarning-as-error filter if it warns
+    assert cross_entropy(a, one_hot(2, 3)) == np.inf
