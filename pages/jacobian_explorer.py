@@ -69,14 +69,14 @@ def show_softmax(s: np.ndarray, a: np.ndarray, k: int | None, y: np.ndarray | No
 def show_jacobian(s: np.ndarray, a: np.ndarray, J: np.ndarray) -> None:
     """Section 2: the annotated Jacobian heatmap and its finite-difference check."""
     st.header("2 · The Jacobian ∂a/∂s")
-    heat, notes = st.columns([1.6, 1])
+    st.latex(
+        r"\frac{\partial a_i}{\partial s_j} = a_i(\delta_{ij} - a_j) = \begin{cases} a_i(1-a_i) & i = j"
+        r" \text{ (diagonal)} \\ -a_i a_j & i \ne j \text{ (off-diagonal)} \end{cases}"
+    )
+    heat, notes = st.columns([2, 1])
     with heat:
         st.plotly_chart(jacobian_heatmap(J, a), key="jac_heatmap", width="stretch")
     with notes:
-        st.latex(
-            r"\frac{\partial a_i}{\partial s_j} = a_i(\delta_{ij} - a_j) = \begin{cases} a_i(1-a_i) & i = j \\"
-            r" -a_i a_j & i \ne j \end{cases}"
-        )
         st.markdown(
             "- **Each row sums to zero**: the $a_i$ always add up to 1, so nudging any one score $s_j$ "
             "cannot change their total — the increases and decreases cancel.\n"
@@ -159,7 +159,7 @@ def show_layouts() -> None:
                     st.markdown(f":red[**✗ W ∂C/∂s: ({m} × {n}) times a {m}-vector — the shapes do not line up.**]")
                 else:
                     st.warning(
-                        f"W is square, so W ∂C/∂s = {latex_matrix(ex.numerator_product)} exists, "
+                        f"W is square, so W ∂C/∂s = [{', '.join(fmt(v) for v in ex.numerator_product)}] exists, "
                         "but it is the wrong vector unless W is symmetric.",
                         icon=":material/warning:",
                     )
@@ -184,11 +184,18 @@ def show_stability(s: np.ndarray, a: np.ndarray) -> None:
     """Section 5: naive vs max-shifted softmax and log-softmax on the current s."""
     st.header("5 · Numerical stability: naive vs max-shifted")
     st.markdown(
-        "Try the presets *Huge scores*, *Tiny scores* and *Wide spread*. The two forms are mathematically equal: "
-        "$\\frac{e^{s_i}}{\\sum_j e^{s_j}} = \\frac{e^{-c}\\,e^{s_i}}{e^{-c}\\sum_j e^{s_j}} = "
-        "\\frac{e^{s_i - c}}{\\sum_j e^{s_j - c}}$ because the factor $e^{-c}$ cancels. With $c = \\max s$ every "
-        "exponent is ≤ 0 (no overflow) and the largest term is exactly 1 (the sum cannot underflow to 0). "
-        "In the same way $\\ln a_i = s_i - c - \\ln \\sum_j e^{s_j - c}$ (log-sum-exp) never takes the log of 0."
+        "Load the presets *Huge*, *Tiny* and *Wide spread*. The naive and the shifted forms are mathematically "
+        "equal because the factor $e^{-c}$ cancels, for any constant $c$:"
+    )
+    st.latex(
+        r"\frac{e^{s_i}}{\sum_j e^{s_j}} = \frac{e^{-c}\,e^{s_i}}{e^{-c}\sum_j e^{s_j}}"
+        r" = \frac{e^{s_i - c}}{\sum_j e^{s_j - c}},\qquad"
+        r"\ln a_i = s_i - c - \ln \sum_j e^{s_j - c}\ \text{(log-sum-exp)}"
+    )
+    st.markdown(
+        "With $c = \\max s$ every exponent is ≤ 0, so nothing overflows, and the largest term is exactly 1, so the sum "
+        "cannot underflow to 0 and log-sum-exp never takes the log of 0. In float64, $e^{s}$ overflows to inf above "
+        "s ≈ 709.8 and underflows to 0 below s ≈ −745."
     )
     naive_a, naive_warnings = naive_softmax(s)
     naive_log, naive_log_warnings = naive_log_softmax(s)

@@ -8,14 +8,15 @@ import plotly.graph_objects as go
 from core.jacobian import ErrorTerms, SoftmaxSteps
 
 FONT = {"size": 18}
-"""Readable from the back of a classroom."""
+AXIS_FONT = {"tickfont": {"size": 18}, "title": {"font": {"size": 18}}}
+"""Readable from the back of a classroom; set on each axis because Streamlit's chart theme shrinks tick labels."""
 
 # Preset name -> (scores s as typed, true class 1-based).
 PRESETS: dict[str, tuple[str, int]] = {
-    "Guide: s = [2.1, -1.0, 0.5], class 2": ("2.1, -1.0, 0.5", 2),
-    "Guide: s = [2.1, -3.0, 1.5], class 3": ("2.1, -3.0, 1.5", 3),
-    "Huge scores [1000, 999, 998]": ("1000, 999, 998", 1),
-    "Tiny scores [-1000, -1001, -1002]": ("-1000, -1001, -1002", 1),
+    "Guide [2.1, -1, 0.5], class 2": ("2.1, -1.0, 0.5", 2),
+    "Guide [2.1, -3, 1.5], class 3": ("2.1, -3.0, 1.5", 3),
+    "Huge [1000, 999, 998]": ("1000, 999, 998", 1),
+    "Tiny [-1000, -1001, -1002]": ("-1000, -1001, -1002", 1),
     "Wide spread [800, 0, -800]": ("800, 0, -800", 1),
 }
 
@@ -65,7 +66,9 @@ def softmax_bars(a: np.ndarray, k: int | None, a_T: np.ndarray | None = None, T:
         title=title,
         font=FONT,
         barmode="group",
-        yaxis={"range": [0, 1.15], "title": "probability"},
+        title_font={"size": 22},
+        xaxis=AXIS_FONT,
+        yaxis=AXIS_FONT | {"range": [0, 1.15], "title": {"text": "probability", "font": {"size": 18}}},
         legend={"orientation": "h", "y": -0.15},
         margin={"t": 60, "b": 40},
         height=420,
@@ -85,6 +88,9 @@ def _cell(J: np.ndarray, a: np.ndarray, i: int, j: int) -> tuple[str, str]:
     return text, hover
 
 
+SUM_STYLE = {"showarrow": False, "font": {"size": 18, "color": "#1b5e20"}}
+
+
 def jacobian_heatmap(J: np.ndarray, a: np.ndarray) -> go.Figure:
     """Annotated heatmap of the softmax Jacobian ``J[i, j] = d a_i / d s_j`` with row and column sums."""
     M = a.size
@@ -98,7 +104,7 @@ def jacobian_heatmap(J: np.ndarray, a: np.ndarray) -> go.Figure:
             text=[[c[0] for c in row] for row in cells],
             customdata=[[c[1] for c in row] for row in cells],
             texttemplate="%{text}",
-            textfont={"size": 16 if M <= 4 else 13 if M <= 6 else 10},
+            textfont={"size": 18 if M <= 4 else 14 if M <= 6 else 11},
             hovertemplate="%{customdata}<extra></extra>",
             colorscale=_DIVERGING,
             zmin=-zmax,
@@ -108,13 +114,15 @@ def jacobian_heatmap(J: np.ndarray, a: np.ndarray) -> go.Figure:
     )
     # Row sums in an extra column on the right, column sums in an extra row below.
     for i, total in enumerate(J.sum(axis=1)):
-        fig.add_annotation(x=M, y=i, text=f"Σ = {fmt(round(total, 6), 3)}", showarrow=False, hovertext=repr(total))
+        fig.add_annotation(x=M, y=i, text=f"Σ = {fmt(round(total, 6), 3)}", hovertext=repr(total), **SUM_STYLE)
     for j, total in enumerate(J.sum(axis=0)):
-        fig.add_annotation(x=j, y=M, text=f"Σ = {fmt(round(total, 6), 3)}", showarrow=False, hovertext=repr(total))
+        fig.add_annotation(x=j, y=M, text=f"Σ = {fmt(round(total, 6), 3)}", hovertext=repr(total), **SUM_STYLE)
     fig.update_layout(
         title="Jacobian ∂a/∂s of softmax (hover a cell for its formula)",
         font=FONT,
-        xaxis={
+        title_font={"size": 22},
+        xaxis=AXIS_FONT
+        | {
             "tickvals": list(range(M + 1)),
             "ticktext": [f"s{sub(j)}" for j in range(M)] + ["row sum"],
             "range": [-0.5, M + 0.5],
@@ -122,7 +130,8 @@ def jacobian_heatmap(J: np.ndarray, a: np.ndarray) -> go.Figure:
             "showgrid": False,
             "zeroline": False,
         },
-        yaxis={
+        yaxis=AXIS_FONT
+        | {
             "tickvals": list(range(M + 1)),
             "ticktext": [f"a{sub(i)}" for i in range(M)] + ["col sum"],
             "range": [M + 0.5, -0.5],
@@ -130,7 +139,7 @@ def jacobian_heatmap(J: np.ndarray, a: np.ndarray) -> go.Figure:
             "zeroline": False,
         },
         margin={"t": 110},
-        height=max(420, 70 * (M + 1) + 150),
+        height=max(480, 75 * (M + 1) + 160),
     )
     return fig
 
