@@ -73,7 +73,8 @@ def show_jacobian(s: np.ndarray, a: np.ndarray, J: np.ndarray) -> None:
         r"\frac{\partial a_i}{\partial s_j} = a_i(\delta_{ij} - a_j) = \begin{cases} a_i(1-a_i) & i = j"
         r" \text{ (diagonal)} \\ -a_i a_j & i \ne j \text{ (off-diagonal)} \end{cases}"
     )
-    heat, notes = st.columns([2, 1])
+    # Up to four classes the notes fit beside the heatmap; larger matrices need the full width.
+    heat, notes = st.columns([2, 1]) if a.size <= 4 else (st.container(), st.container())
     with heat:
         st.plotly_chart(jacobian_heatmap(J, a), key="jac_heatmap", width="stretch")
     with notes:

@@ -77,13 +77,15 @@ def softmax_bars(a: np.ndarray, k: int | None, a_T: np.ndarray | None = None, T:
 
 
 def _cell(J: np.ndarray, a: np.ndarray, i: int, j: int) -> tuple[str, str]:
-    """Cell text and hover text for ``d a_i / d s_j``."""
+    """Cell text and hover text for ``d a_i / d s_j``; large matrices get a shorter cell text."""
     name = f"∂a{sub(i)}/∂s{sub(j)}"
+    compact = a.size > 6
+    value = f"{J[i, j] + 0.0:.3f}" if compact else fmt(J[i, j], 3)
     if i == j:
-        text = f"{fmt(J[i, j], 3)}<br>diag a{sub(i)}(1−a{sub(i)})"
+        text = f"{value}<br>diag" if compact else f"{value}<br>diag a{sub(i)}(1−a{sub(i)})"
         hover = f"{name} = a{sub(i)}(1 − a{sub(i)}) = {fmt(a[i])} × (1 − {fmt(a[i])}) = {fmt(J[i, j], 6)}"
     else:
-        text = f"{fmt(J[i, j], 3)}<br>off −a{sub(i)}a{sub(j)}"
+        text = f"{value}<br>off" if compact else f"{value}<br>off −a{sub(i)}a{sub(j)}"
         hover = f"{name} = −a{sub(i)} a{sub(j)} = −{fmt(a[i])} × {fmt(a[j])} = {fmt(J[i, j], 6)}"
     return text, hover
 
@@ -104,7 +106,7 @@ def jacobian_heatmap(J: np.ndarray, a: np.ndarray) -> go.Figure:
             text=[[c[0] for c in row] for row in cells],
             customdata=[[c[1] for c in row] for row in cells],
             texttemplate="%{text}",
-            textfont={"size": 18 if M <= 4 else 14 if M <= 6 else 11},
+            textfont={"size": 18 if M <= 4 else 14},
             hovertemplate="%{customdata}<extra></extra>",
             colorscale=_DIVERGING,
             zmin=-zmax,
