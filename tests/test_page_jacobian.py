@@ -180,11 +180,11 @@ def test_bad_scores_show_an_error_and_keep_other_inputs(at, text, message):
     assert not at.error and len(at.get("plotly_chart")) == 2
 
 
-@pytest.mark.parametrize("class_number", [0, 4, -2])
-def test_class_out_of_range_shows_an_error_next_to_it(at, class_number):
+@pytest.mark.parametrize(("class_number", "message"), [(0, "1..3"), (4, "1..3"), (-2, "1..3")])
+def test_class_out_of_range_shows_an_error_next_to_it(at, class_number, message):
     at.number_input(key="jac_class").set_value(class_number).run()
     assert not at.exception
-    assert any("out of range" in e.value and "1..3" in e.value for e in at.error)
+    assert any(message in e.value for e in at.error)
     assert heatmap_z(at).shape == (3, 3)  # softmax and its Jacobian do not need y
 
 
@@ -197,3 +197,26 @@ def test_layout_panel_shapes(at):
     at.text_input(key="jac_grad_s").input("1, 2, 3").run()
     assert not at.exception
     assert any("m = 2" in e.value for e in at.error)
+
+
+def test_heatmap_cells_name_their_formula_with_the_numbers(at):
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["data"][0]["type"] == "heatmap":
+            trace, annotations = spec["data"][0], spec["layout"]["annotations"]
+    a = reference_softmax([2.1, -1.0, 0.5])
+    assert "diag a<sub>1</sub>(1−a<sub>1</sub>)" in trace["text"][0][0]
+    assert "off −a<sub>1</sub>a<sub>2</sub>" in trace["text"][0][1]
+    assert f"{a[0]:.4g} × (1 − {a[0]:.4g})" in trace["customdata"][0][0]
+    assert f"−{a[1]:.4g} × {a[2]:.4g}" in trace["customdata"][1][2]
+    # Three row sums and three column sums, each zero.
+    sums = [float(note["hovertext"]) for note in annotations if note["text"].startswith("Σ")]
+    assert len(sums) == 6
+    np.testing.assert_allclose(sums, 0.0, atol=1e-15)
+
+
+def test_derivation_substitutes_the_users_numbers(at):
+    a = reference_softmax([2.1, -1.0, 0.5])
+    latex = " ".join(e.value for e in at.latex)
+    assert f"= {a[1]:.4g} - 1 = {a[1] - 1:.4g}" in latex  # i = k = 2: a_2 - 1
+    assert f"= a_{{1}} - y_{{1}} = {a[0]:.4g}" in latex  # i = 1: a_1 - 0

@@ -115,10 +115,9 @@ def jacobian_heatmap(J: np.ndarray, a: np.ndarray) -> go.Figure:
         )
     )
     # Row sums in an extra column on the right, column sums in an extra row below.
-    for i, total in enumerate(J.sum(axis=1)):
-        fig.add_annotation(x=M, y=i, text=f"Σ = {fmt(round(total, 6), 3)}", hovertext=repr(total), **SUM_STYLE)
-    for j, total in enumerate(J.sum(axis=0)):
-        fig.add_annotation(x=j, y=M, text=f"Σ = {fmt(round(total, 6), 3)}", hovertext=repr(total), **SUM_STYLE)
+    sums = [(M, i, total) for i, total in enumerate(J.sum(axis=1))] + [(j, M, t) for j, t in enumerate(J.sum(axis=0))]
+    for x, y, total in sums:
+        fig.add_annotation(x=x, y=y, text=f"Σ = {fmt(round(total, 6), 3)}", hovertext=f"{total:.3e}", **SUM_STYLE)
     fig.update_layout(
         title="Jacobian ∂a/∂s of softmax (hover a cell for its formula)",
         font=FONT,
