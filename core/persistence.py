@@ -82,6 +82,13 @@ def _scalar(value: object, where: str) -> bool | int | float | str:
     raise ModelFileError(f"{where} must be a number or a string; got {type(value).__name__}")
 
 
+def _check_shape(name: str, shape: tuple[int, ...], expected: tuple[int, ...]) -> None:
+    """W must be (n_classes, n_features) and b (n_classes,); say which one disagrees, and with what."""
+    if shape != expected:
+        sizes = f"n_classes = {expected[0]}" + (f", n_features = {expected[1]}" if len(expected) == 2 else "")
+        raise ModelFileError(f"{name} has shape {shape}; expected {expected} for {sizes}")
+
+
 def _check_model(model_data: Mapping) -> dict:
     """Validate a model dictionary and return it with plain Python types and float64 arrays."""
     if not isinstance(model_data, Mapping):
@@ -107,10 +114,7 @@ def _check_model(model_data: Mapping) -> dict:
     for name, arr, shape in (("W", W, (n_classes, n_features)), ("b", b, (n_classes,))):
         if arr.dtype.kind not in "fiu":
             raise ModelFileError(f"{name} must hold real numbers; got dtype {arr.dtype}")
-        if arr.shape != shape:
-            raise ModelFileError(
-                f"{name} has shape {arr.shape}; expected {shape} for n_classes = {n_classes}, n_features = {n_features}"
-            )
+        _check_shape(name, arr.shape, shape)
         if not np.isfinite(arr).all():
             raise ModelFileError(f"{name} contains NaN or infinite values")
     out = {"W": W.astype(np.float64), "b": b.astype(np.float64), "n_features": n_features, "n_classes": n_classes}
@@ -341,9 +345,9 @@ def _read_group(f: h5py.File, group: str) -> dict:
 
 def _read(f: h5py.File) -> dict:
     """Read and validate a model from an open file: shapes and dtypes from metadata first, then values."""
-    version = f.attrs.get("format_version", FORMAT_VERSION)
+    version = _plain(f.attrs.get("format_version", FORMAT_VERSION))
     if not _is_int(version) or not 1 <= version <= FORMAT_VERSION:
-        raise ModelFileError(f"format_version {version!r} is not one this app reads (1 to {FORMAT_VERSION})")
+        raise ModelFileError(f"format_version {version!r} is not one this app reads (it reads 1 to {FORMAT_VERSION})")
     sizes = {}
     for name in ("n_features", "n_classes"):
         ds = _dataset(f, name, f"dataset '{name}'")
@@ -358,10 +362,7 @@ def _read(f: h5py.File) -> dict:
         ds = _dataset(f, name, f"dataset '{name}'")
         if ds.dtype.kind != "f":
             raise ModelFileError(f"{name} must hold floating-point numbers; got dtype {ds.dtype}")
-        if ds.shape != shape:
-            raise ModelFileError(
-                f"{name} has shape {ds.shape}; expected {shape} for n_classes = {n_classes}, n_features = {n_features}"
-            )
+        _check_shape(name, ds.shape, shape)
         if ds.size > MAX_PARAMETERS:
             raise ModelFileError(f"{name} has {ds.size:,} entries, more than the limit of {MAX_PARAMETERS:,}")
         arrays[name] = ds[()]
