@@ -13,12 +13,15 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from core.backprop import output_delta
 from core.functions import softmax, softmax_jacobian
 from core.validation import as_finite_array
+
+R = TypeVar("R")
 
 M_MIN, M_MAX = 2, 10
 """How many scores the explorer takes: enough to be interesting, few enough to read every cell."""
@@ -70,7 +73,7 @@ def softmax_temperature(s: object, T: float) -> np.ndarray:
     return softmax(as_finite_array(s, "s", ndim=(1,)) / T)
 
 
-def _with_warnings(compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, list[str]]:
+def _with_warnings(compute: Callable[[], R]) -> tuple[R, list[str]]:
     # Record numpy's floating-point warnings instead of printing them, so the page can show them.
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
         warnings.simplefilter("always")
@@ -78,8 +81,18 @@ def _with_warnings(compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, list[
     return value, list(dict.fromkeys(str(w.message) for w in caught))
 
 
-def naive_softmax(s: object) -> tuple[np.ndarray, list[str]]:
-    """The textbook ``exp(s_i) / sum_j exp(s_j)`` without the max shift, and numpy's warnings.
+@dataclass(frozen=True)
+class NaiveSoftmax:
+    """The unshifted softmax's intermediate values, exactly as float64 produces them."""
+
+    exps: np.ndarray  # exp(s_i): inf above s_i ~ 709.8, 0 below s_i ~ -745
+    total: float  # sum of exps: inf or 0 when they are
+    a: np.ndarray  # exps / total: inf / inf or 0 / 0 = nan when the above fail
+    warnings: list[str]  # numpy's floating-point warnings, captured rather than printed
+
+
+def naive_softmax(s: object) -> NaiveSoftmax:
+    """The textbook ``exp(s_i) / sum_j exp(s_j)`` without the max shift, with every step and numpy's warnings.
 
     For s = [1000, 999, 998] ``exp`` overflows to inf and the ratio is inf / inf = nan; for
     s = [-1000, -1001, -1002] it underflows to 0 and the ratio is 0 / 0 = nan. Shown to contrast
@@ -87,18 +100,20 @@ def naive_softmax(s: object) -> tuple[np.ndarray, list[str]]:
     """
     s = as_finite_array(s, "s", ndim=(1,))
 
-    def compute() -> np.ndarray:
+    def compute() -> tuple[np.ndarray, np.floating, np.ndarray]:
         e = np.exp(s)
-        return e / e.sum()
+        total = e.sum()
+        return e, total, e / total
 
-    return _with_warnings(compute)
+    (exps, total, a), caught = _with_warnings(compute)
+    return NaiveSoftmax(exps=exps, total=float(total), a=a, warnings=caught)
 
 
 def naive_log_softmax(s: object) -> tuple[np.ndarray, list[str]]:
     """``ln(exp(s_i) / sum_j exp(s_j))`` taken literally, and numpy's warnings (nan, -inf where it fails)."""
-    a, caught = naive_softmax(s)
-    value, more = _with_warnings(lambda: np.log(a))
-    return value, list(dict.fromkeys(caught + more))
+    naive = naive_softmax(s)
+    value, more = _with_warnings(lambda: np.log(naive.a))
+    return value, list(dict.fromkeys(naive.warnings + more))
 
 
 def log_of_softmax(s: object) -> tuple[np.ndarray, list[str]]:

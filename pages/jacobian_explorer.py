@@ -198,15 +198,17 @@ def show_stability(s: np.ndarray, a: np.ndarray) -> None:
         "cannot underflow to 0 and log-sum-exp never takes the log of 0. In float64, $e^{s}$ overflows to inf above "
         "s ≈ 709.8 and underflows to 0 below s ≈ −745."
     )
-    naive_a, naive_warnings = naive_softmax(s)
+    naive = naive_softmax(s)
     naive_log, naive_log_warnings = naive_log_softmax(s)
     log_a, log_a_warnings = log_of_softmax(s)
     st.table(
         vectors_table(
             {
-                "naive e^s_i / Σ e^s_j": naive_a,
+                "naive e^s_i": naive.exps,
+                "naive Σ e^s_j": [naive.total] * s.size,
+                "naive ratio": naive.a,
                 "shifted (core softmax)": a,
-                "naive ln(e^s_i / Σ e^s_j)": naive_log,
+                "naive ln ratio": naive_log,
                 "ln(shifted softmax)": log_a,
                 "log-sum-exp": log_softmax(s),
             }
@@ -214,16 +216,16 @@ def show_stability(s: np.ndarray, a: np.ndarray) -> None:
         hide_index=True,
     )
     for label, caught in (
-        ("naive softmax", naive_warnings),
+        ("naive softmax", naive.warnings),
         ("naive ln softmax", naive_log_warnings),
         ("ln of the shifted softmax", log_a_warnings),
     ):
         if caught:
             st.warning(f"numpy warned during the {label}: " + "; ".join(caught), icon=":material/warning:")
-    if not (naive_warnings or naive_log_warnings or log_a_warnings):
+    if not (naive.warnings or naive_log_warnings or log_a_warnings):
         st.success(
             "No overflow or underflow for these scores: the naive and the shifted forms agree "
-            f"(largest difference {largest_difference(naive_a, a):.1e}).",
+            f"(largest difference {largest_difference(naive.a, a):.1e}).",
             icon=":material/check_circle:",
         )
 

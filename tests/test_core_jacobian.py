@@ -122,24 +122,27 @@ def test_temperature():
 
 
 def test_naive_softmax_overflows_and_the_shift_fixes_it():
-    value, caught = naive_softmax([1000.0, 999.0, 998.0])
-    assert np.all(np.isnan(value))
-    assert "overflow encountered in exp" in caught
-    assert "invalid value encountered in divide" in caught
+    naive = naive_softmax([1000.0, 999.0, 998.0])
+    assert np.all(np.isposinf(naive.exps)) and naive.total == np.inf
+    assert np.all(np.isnan(naive.a))  # inf / inf
+    assert "overflow encountered in exp" in naive.warnings
+    assert "invalid value encountered in divide" in naive.warnings
     np.testing.assert_allclose(softmax([1000.0, 999.0, 998.0]), [0.66524096, 0.24472847, 0.09003057], atol=1e-8)
 
 
 def test_naive_softmax_underflows():
-    value, caught = naive_softmax([-1000.0, -1001.0, -1002.0])
-    assert np.all(np.isnan(value))
-    assert "underflow encountered in exp" in caught
+    naive = naive_softmax([-1000.0, -1001.0, -1002.0])
+    assert np.all(naive.exps == 0.0) and naive.total == 0.0
+    assert np.all(np.isnan(naive.a))  # 0 / 0
+    assert "underflow encountered in exp" in naive.warnings
     np.testing.assert_allclose(softmax([-1000.0, -1001.0, -1002.0]), softmax([2.0, 1.0, 0.0]))
 
 
 def test_naive_softmax_is_right_on_moderate_scores_without_warnings():
-    value, caught = naive_softmax(GUIDE_S)
-    np.testing.assert_allclose(value, softmax(GUIDE_S), rtol=1e-15)
-    assert caught == []
+    naive = naive_softmax(GUIDE_S)
+    np.testing.assert_allclose(naive.exps, np.exp(GUIDE_S))
+    np.testing.assert_allclose(naive.a, softmax(GUIDE_S), rtol=1e-15)
+    assert naive.warnings == []
 
 
 def test_log_softmax_naive_vs_log_sum_exp():
