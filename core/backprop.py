@@ -100,10 +100,15 @@ def output_delta(a_L: np.ndarray, y: np.ndarray, output: str) -> np.ndarray:
     return (a_L - y) * a_L * (1.0 - a_L)
 
 
+def incoming_gradient(W_next: np.ndarray, delta_next: np.ndarray) -> np.ndarray:
+    """``W^(l+1)^T delta^(l+1)``, the gradient arriving at ``a^(l)`` from layer l+1."""
+    return W_next.T @ delta_next
+
+
 def hidden_delta(W_next: np.ndarray, delta_next: np.ndarray, s: np.ndarray, hidden: str) -> np.ndarray:
     """``delta^(l) = (W^(l+1)^T delta^(l+1)) * h'(s^(l))``."""
     # "+ 0.0" turns the -0.0 of switched-off units into 0.0, so pages never print "-0".
-    return (W_next.T @ delta_next) * ACTIVATIONS[hidden][1](s) + 0.0
+    return incoming_gradient(W_next, delta_next) * ACTIVATIONS[hidden][1](s) + 0.0
 
 
 def weight_gradient(delta: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
