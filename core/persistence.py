@@ -126,7 +126,10 @@ def _check_model(model_data: Mapping) -> dict:
         missing = [key for key in needed if key not in values]
         if missing:
             raise ModelFileError(f"{group} is missing {', '.join(missing)}")
-        out[group] = {str(key): _scalar(value, f"{group}/{key}") for key, value in values.items()}
+        bad = [key for key in values if not isinstance(key, str) or not key or "/" in key or key == "."]
+        if bad:
+            raise ModelFileError(f"{group} has invalid names {bad!r}: use non-empty strings without '/'")
+        out[group] = {key: _scalar(value, f"{group}/{key}") for key, value in values.items()}
     _check_settings(out["hyperparameters"])
     for key, value in out["performance"].items():
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -173,7 +176,7 @@ def _check_metadata(model_data: Mapping, n_features: int, n_classes: int) -> dic
         out["image_shape"] = tuple(int(n) for n in shape)
     if "class_names" in model_data:
         names = model_data["class_names"]
-        if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+        if not isinstance(names, list | tuple | np.ndarray) or not all(isinstance(name, str) for name in names):
             raise ModelFileError("class_names must be a list of strings")
         if len(names) != n_classes:
             raise ModelFileError(f"class_names has {len(names)} names for n_classes = {n_classes}")

@@ -87,6 +87,17 @@ def test_round_trip_through_file_objects(tmp_path):
         assert_same_model(load_model(fh), model)
 
 
+def test_a_trainer_model_saves_as_float64_with_plain_types():
+    """What the app hands over: float32 weights, a tuple of class names, numpy integers."""
+    model = make_model()
+    model.update(W=model["W"].astype(np.float32), b=model["b"].astype(np.float32), class_names=tuple(CLASS_NAMES))
+    model["n_features"], model["hyperparameters"]["seed"] = np.int64(64), np.int64(7)
+    loaded = load_model(save_model(model))
+    np.testing.assert_array_equal(loaded["W"], model["W"].astype(np.float64))
+    assert loaded["W"].dtype == np.float64 and loaded["class_names"] == CLASS_NAMES
+    assert type(loaded["n_features"]) is int and type(loaded["hyperparameters"]["seed"]) is int
+
+
 def test_optional_keys_stay_optional():
     model = make_model()
     for key in ("image_shape", "class_names", "dataset", "pixel_scale"):
@@ -376,6 +387,8 @@ BAD_MODELS = {
     ),
     "negative loss": (changed_group("performance", test_loss=-1.0), "a cross-entropy loss is never negative"),
     "pixel scale": (changed(pixel_scale=0), "pixel_scale must be a positive number"),
+    "class names": (changed(class_names="0123456789"), "class_names must be a list of strings"),
+    "nested name": (changed_group("hyperparameters", **{"a/b": 1}), "hyperparameters has invalid names ['a/b']"),
 }
 
 
