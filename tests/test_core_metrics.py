@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
+from core import metrics
 from core.metrics import (
     ConfusedPair,
     cell_indices,
@@ -201,6 +202,19 @@ def test_evaluate_stays_finite_for_huge_scores():
     result = evaluate(W, np.zeros(2), X, [1, 1])
     assert result.loss == pytest.approx(1000.0)  # sample 0: 2000 - 0; sample 1: 0
     assert result.accuracy == 0.5
+
+
+def test_evaluate_scores_in_blocks_without_changing_the_result(monkeypatch):
+    rng = np.random.default_rng(6)
+    W, b = rng.normal(size=(3, 5)), rng.normal(size=3)
+    X, y = rng.random((23, 5)).astype(np.float32), rng.integers(0, 3, 23)
+    whole = evaluate(W, b, X, y)
+    monkeypatch.setattr(metrics, "EVAL_BLOCK", 4)  # 23 rows: five full blocks and a partial one
+    blocked = evaluate(W, b, X, y)
+    assert blocked.loss == pytest.approx(whole.loss, rel=1e-12) and blocked.accuracy == whole.accuracy
+    np.testing.assert_array_equal(blocked.y_pred, whole.y_pred)
+    loss, accuracy, _ = loop_evaluate(W.tolist(), b.tolist(), X.astype(float).tolist(), y.tolist())
+    assert blocked.loss == pytest.approx(loss, rel=1e-12) and blocked.accuracy == accuracy
 
 
 def test_evaluate_accepts_uint8_images():
