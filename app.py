@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from ui.state import keep_widget_values
+
 st.set_page_config(page_title="Backprop Lab", page_icon=":material/function:", layout="wide")
 
 PAGES = {
@@ -17,4 +19,5 @@ PAGES = {
     ],
 }
 
+keep_widget_values()
 st.navigation(PAGES).run()

@@ -6,11 +6,12 @@ import numpy as np
 import streamlit as st
 
 from core.parsing import parse_matrix, parse_vector
+from ui.state import persistent
 
 
 def _text_box(label: str, default: str, key: str, multiline: bool, help: str | None) -> str:
     # Seed session_state once instead of passing value=, so presets can overwrite the box by key.
-    st.session_state.setdefault(key, default)
+    st.session_state.setdefault(persistent(key), default)
     if multiline:
         rows = st.session_state[key].count("\n") + 1
         return st.text_area(label, key=key, help=help, height=max(68, 30 * rows + 20))
