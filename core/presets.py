@@ -187,7 +187,7 @@ def compare_with_guide(result: BackpropResult, printed: dict[tuple[str, int], tu
     rows = []
     for (quantity, l), value in printed.items():
         computed = result.loss if quantity == "loss" else getattr(result, quantity)[l]
-        name = "C" if quantity == "loss" else f"{quantity}^({l})"
+        name = {"loss": "C", "W_new": f"updated W^({l})"}.get(quantity, f"{quantity}^({l})")
         rows.append(Comparison(name, {}, np.atleast_1d(computed), np.array(value, dtype=float)))
     return rows
 

@@ -286,7 +286,7 @@ def show_architecture() -> None:
     state = st.session_state
     L = state[DEPTH_KEY]
     cols = st.columns([1.2, 1, *([1] * (L - 1)), 1, 1.3, 1.5, 1])
-    cols[0].slider("Layers with weights L", 1, MAX_DEPTH, key=DEPTH_KEY, on_change=reshape_boxes)
+    cols[0].slider("Layers L", 1, MAX_DEPTH, key=DEPTH_KEY, on_change=reshape_boxes)
     cols[1].number_input("Inputs n₀", 1, MAX_WIDTH, key=N_IN_KEY, on_change=reshape_boxes)
     for l in range(1, L):
         state.setdefault(h_key(l), 3)
@@ -299,6 +299,11 @@ def show_architecture() -> None:
 
 def _sub(l: int) -> str:
     return "".join("₀₁₂₃₄₅₆₇₈₉"[int(c)] for c in str(l))
+
+
+def usup(l: int) -> str:
+    """The layer superscript ``⁽ˡ⁾`` in plain text, for table headers (which cannot hold LaTeX)."""
+    return "⁽" + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(l)) + "⁾"
 
 
 def _checked(value: np.ndarray | None, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -423,38 +428,42 @@ def show_forward(ev: Evaluation, decimals: int) -> None:
             _table(
                 {
                     "unit i": [str(i + 1) for i in range(r.s[l].size)],
-                    f"s({l})_i": [num(v, decimals) for v in r.s[l]],
-                    f"a({l})_i": [num(v, decimals) for v in r.a[l]],
+                    f"s{usup(l)}ᵢ": [num(v, decimals) for v in r.s[l]],
+                    f"a{usup(l)}ᵢ": [num(v, decimals) for v in r.a[l]],
                 }
             )
     st.latex(LOSS_LATEX[net.output] + f" = {num(r.loss, decimals)}")
 
 
 def mask_message(l: int, s: np.ndarray, hidden: str, decimals: int) -> str:
-    """In words: which units of hidden layer l pass no (or a shrunken) gradient, and why."""
+    """In words (Markdown with LaTeX): which units of hidden layer l pass no, or a shrunken, gradient, and why."""
     hprime = ACTIVATIONS[hidden][1](s)
     low = [i for i in range(s.size) if s[i] <= 0]
     if hidden in ("sigmoid", "tanh"):
         i = int(np.argmin(hprime))
         return (
-            f"{HIDDEN_LABELS[hidden]}: h'(s) is never 0, so no unit is switched off; it is smallest at unit {i + 1} "
-            f"(h'(s({l})_{i + 1}) = {num(hprime[i], decimals)}), where |s| is largest."
+            f"{HIDDEN_LABELS[hidden]}: $h'(s)$ is never 0, so no unit is switched off. It is smallest at unit {i + 1}, "
+            f"$h'(s{sup(l)}_{i + 1}) = {num(hprime[i], decimals)}$, where $|s|$ is largest."
         )
     if not low:
-        return f"All units of layer {l} are on: every s({l})_i > 0, so h'(s) = 1 and δ({l}) = W({l + 1})ᵀδ({l + 1})."
-    values = ", ".join(f"s({l})_{i + 1} = {num(s[i], decimals)}" for i in low)
-    zero_based = units([i for i in low])
+        return (
+            f"All units of layer {l} are on: every $s{sup(l)}_i > 0$, so $h'(s) = 1$ and "
+            f"$\\delta{sup(l)} = W^{{({l + 1})T}}\\delta^{{({l + 1})}}$."
+        )
+    plural = len(low) > 1
+    values = ", ".join(f"$s{sup(l)}_{i + 1} = {num(s[i], decimals)}$" for i in low)
+    which = f"unit{'s' if plural else ''} {units([i + 1 for i in low])} of layer {l}"
     if hidden == "leaky_relu":
         return (
-            f"Unit{'s' if len(low) > 1 else ''} {units([i + 1 for i in low])} of layer {l}: {values} ≤ 0, so "
-            f"h'(s) = 0.01 and δ({l}) there is the incoming gradient scaled down 100 times (not zero)."
+            f"**Leaky ReLU — {which}**: {values} $\\le 0$, so $h'(s) = 0.01$ there and $\\delta{sup(l)}$ is the "
+            "incoming gradient scaled down 100 times (not zero)."
         )
     return (
-        f"**ReLU mask — unit{'s' if len(low) > 1 else ''} {units([i + 1 for i in low])} of layer {l} "
-        f"{'are' if len(low) > 1 else 'is'} off**: {values} ≤ 0, so h'(s) = 0 and δ({l}) is 0 there, whatever "
-        f"W({l + 1})ᵀδ({l + 1}) sends back. The matching rows of dW({l}) and entries of db({l}) are 0, so those "
-        f"weights do not change this step. (Units are counted from 1 as in the guide's formulas; the guide's note "
-        f"on δ(1) counts from 0 and calls this index {zero_based}.)"
+        f"**ReLU mask — {which} {'are' if plural else 'is'} off**: {values} $\\le 0$, so $h'(s) = 0$ and "
+        f"$\\delta{sup(l)}_i = 0$ there, whatever $W^{{({l + 1})T}}\\delta^{{({l + 1})}}$ sends back. The matching "
+        f"rows of $\\partial C/\\partial W{sup(l)}$ are 0, so those weights do not change this step. "
+        f"*Units are counted from 1 as in the guide's formulas; the guide's note on $\\delta^{{(1)}}$ counts from 0 "
+        f"and calls {'these indices' if plural else 'this index'} {units(low)}.*"
     )
 
 
@@ -475,7 +484,10 @@ def show_backward(ev: Evaluation, decimals: int) -> None:
                 incoming = incoming_gradient(Ws[l + 1], r.delta[l + 1])
                 hprime = ACTIVATIONS[net.hidden][1](r.s[l])
                 st.latex(
-                    f"\\delta{sup(l)} = \\left(W^{{({l + 1})T}} \\delta^{{({l + 1})}}\\right) \\odot h'(s{sup(l)}) = "
+                    f"\\delta{sup(l)} = \\left(W^{{({l + 1})T}} \\delta^{{({l + 1})}}\\right) \\odot h'(s{sup(l)})"
+                )
+                st.latex(
+                    "= "
                     + bmatrix(incoming, decimals)
                     + r" \odot "
                     + bmatrix(hprime, decimals)
@@ -485,9 +497,10 @@ def show_backward(ev: Evaluation, decimals: int) -> None:
                 _table(
                     {
                         "unit i": [str(i + 1) for i in range(r.s[l].size)],
-                        f"s({l})_i": [num(v, decimals) for v in r.s[l]],
-                        f"h'(s({l})_i)": [num(v, decimals) for v in hprime],
-                        f"δ({l})_i": [num(v, decimals) for v in r.delta[l]],
+                        f"s{usup(l)}ᵢ": [num(v, decimals) for v in r.s[l]],
+                        f"(W{usup(l + 1)}ᵀδ{usup(l + 1)})ᵢ": [num(v, decimals) for v in incoming],
+                        f"h′(s{usup(l)}ᵢ)": [num(v, decimals) for v in hprime],
+                        f"δ{usup(l)}ᵢ": [num(v, decimals) for v in r.delta[l]],
                     }
                 )
                 st.markdown(mask_message(l, r.s[l], net.hidden, decimals))
@@ -519,8 +532,9 @@ def show_gradient_check(ev: Evaluation) -> None:
     with info:
         st.latex(
             r"\frac{\partial C}{\partial \theta} \approx \frac{C(\theta + \varepsilon) - C(\theta - \varepsilon)}"
-            r"{2\varepsilon},\ \varepsilon = 10^{-6}"
+            r"{2\varepsilon}"
         )
+        st.caption("ε = 10⁻⁶, for every entry θ of every W⁽ˡ⁾ and b⁽ˡ⁾ in turn (central differences).")
         st.latex(r"\text{rel. error} = \frac{\lVert g_{\text{backprop}} - g_{\text{FD}} \rVert}"
                  r"{\lVert g_{\text{backprop}} \rVert + \lVert g_{\text{FD}} \rVert}")  # fmt: skip
         threshold = st.select_slider(
@@ -538,7 +552,7 @@ def show_gradient_check(ev: Evaluation) -> None:
                 "rel. error dW": [f"{c['dW_error']:.1e}" for c in ev.checks],
                 "max |db − db_FD|": [f"{np.max(np.abs(c['db'] - c['db_numeric'])):.1e}" for c in ev.checks],
                 "rel. error db": [f"{c['db_error']:.1e}" for c in ev.checks],
-                "result": ["✅ pass" if p else "❌ fail" for p in passed],
+                "result": ["pass" if p else "FAIL" for p in passed],
             }
         )
         if all(passed):
@@ -600,15 +614,23 @@ def show_steps(ev: Evaluation | None, can_step: bool, decimals: int) -> None:
             st.info("Take a step to start the loss chart.", icon=":material/show_chart:")
 
 
+def pretty(name: str) -> str:
+    """``delta^(1)`` -> ``δ⁽¹⁾``: core's plain-text names with the guide's symbols, for table cells."""
+    name = name.replace(")T", ")ᵀ").replace("aT", "aᵀ")
+    for l in range(MAX_DEPTH + 1):
+        name = name.replace(f"^({l})", usup(l))
+    return name.replace("delta", "δ").replace("eta", "η")
+
+
 def _comparison_table(rows: list[Comparison], decimals: int, given: bool) -> None:
-    columns = {"quantity": [row.name for row in rows]}
+    columns = {"quantity": [pretty(row.name) for row in rows]}
     if given:
         columns["from the guide's given values"] = [
-            ", ".join(f"{k} = {inline(v, GUIDE_DECIMALS)}" for k, v in row.given.items()) for row in rows
+            ", ".join(f"{pretty(k)} = {inline(v, GUIDE_DECIMALS)}" for k, v in row.given.items()) for row in rows
         ]
     columns["computed"] = [inline(row.computed, decimals) for row in rows]
     columns["the guide prints"] = [inline(row.printed, GUIDE_DECIMALS) for row in rows]
-    columns["agrees?"] = ["✅" if row.agrees else "≠ (rounding)" for row in rows]
+    columns["agrees?"] = ["yes" if row.agrees else "no: rounding" for row in rows]
     _table(columns)
 
 
@@ -621,8 +643,8 @@ def show_guide_panels(worked: list[Comparison]) -> None:
     ):
         st.caption(
             f"Each step computed by core's step functions from exactly the guide's given (rounded) inputs; computed "
-            f"values to {GUIDE_DECIMALS + 1} decimals, one more than the guide, so ✅ means it rounds to the guide's "
-            "printed number (within half a unit of its third decimal)."
+            f"values to {GUIDE_DECIMALS + 1} decimals, one more than the guide, so *yes* means it rounds to the "
+            "guide's printed number (within half a unit of its third decimal)."
         )
         _comparison_table(worked, GUIDE_DECIMALS + 1, given=True)
     chained = PRESETS["Guide: the chained 3-3-3 network"]
