@@ -27,5 +27,5 @@ if evaluation is not None:
     calc.show_backward(evaluation, decimals)
     calc.show_update(evaluation, decimals)
     calc.show_gradient_check(evaluation)
-calc.show_steps(evaluation, can_step=network is not None and not is_last_good, decimals=decimals)
+calc.show_steps(can_step=network is not None and not is_last_good, decimals=decimals)
 calc.show_guide_panels(guide_worked_examples())

@@ -317,7 +317,7 @@ def _checked(value: np.ndarray | None, name: str, shape: tuple[int, ...]) -> np.
         return None
 
 
-def show_target(n_out: int, decimals: int) -> int | np.ndarray | None:
+def show_target(n_out: int) -> int | np.ndarray | None:
     """The target: a class k (numbered 1..n_L as in the guide) or a vector y."""
     state = st.session_state
     mode = st.radio("Target", [CLASS_MODE, VECTOR_MODE], horizontal=True, key=TARGET_MODE_KEY)
@@ -344,7 +344,7 @@ def show_inputs(decimals: int) -> Network | None:
         x = _checked(vector_input(f"x = a⁽⁰⁾ ({widths[0]} entries)", "", key=X_KEY), "x", (widths[0],))
         if x is not None:
             st.latex(r"a^{(0)} = x = " + bmatrix(x, decimals))
-        target = show_target(widths[-1], decimals)
+        target = show_target(widths[-1])
         ok = x is not None and target is not None
     weights, biases = [], []
     for l in range(1, L + 1):
@@ -587,7 +587,7 @@ def loss_chart(history: list[float]) -> go.Figure:
     return fig
 
 
-def show_steps(ev: Evaluation | None, can_step: bool, decimals: int) -> None:
+def show_steps(can_step: bool, decimals: int) -> None:
     """Take one or ten steps on the network in the boxes, and the loss chart."""
     state = st.session_state
     st.header("Take steps")
