@@ -1,0 +1,229 @@
+"""Softmax regression ``a = softmax(W x + b)`` with cross-entropy loss, and its fast update kernels.
+
+The model is the guide's one-layer network: W has shape (K, D) = (classes, features), b has shape (K,),
+scores ``s = W x + b``, activations ``a = softmax(s)``, loss ``C = -sum_k y_k ln a_k`` averaged over a batch.
+Its gradient over a batch of B samples is ``dW = (1/B) sum_i (a_i - y_i) x_i^T`` and
+``db = (1/B) sum_i (a_i - y_i)`` (the guide's ``delta^(L) = a - y``).
+
+``predict_proba``, ``loss`` and ``gradient`` are the readable reference and call ``core.functions``.
+The kernels below them (``minibatch_step``, ``sgd_block``) are the same formulas written for speed: scores
+kept as K x B so softmax reduces over the leading axis, buffers reused, and pure SGD done a block of samples
+at a time with the Gram-matrix trick. Tests check every kernel against a plain loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.functions import log_softmax, softmax
+
+DTYPE = np.float32
+"""Weights and images are float32: the kernels are memory-bound and float32 halves the traffic."""
+
+INIT_STD = 0.01
+"""The guide's initialisation: W ~ N(0, 0.01^2), b = 0."""
+
+TINY = float(np.finfo(DTYPE).tiny)
+"""Floor for a probability inside ``ln``: a per-sample loss from an underflowed a_y is ``-ln(tiny)`` ~ 87.3."""
+
+
+@dataclass
+class SoftmaxRegression:
+    """Softmax regression ``a = softmax(W x + b)``: ``W`` of shape (K, D), ``b`` of shape (K,)."""
+
+    W: np.ndarray
+    b: np.ndarray
+
+    @property
+    def n_classes(self) -> int:
+        """K, the number of classes (rows of W)."""
+        return self.W.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        """D, the number of input features (columns of W)."""
+        return self.W.shape[1]
+
+    def copy(self) -> SoftmaxRegression:
+        """An independent copy (the trainer updates W and b in place)."""
+        return SoftmaxRegression(self.W.copy(), self.b.copy())
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Scores ``s_i = W x_i + b`` for every row x_i of X, as an (n, K) array."""
+        X = _check_features(X, self.n_features)
+        return X @ self.W.T + self.b
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Activations ``a_i = softmax(W x_i + b)`` as an (n, K) array of class probabilities."""
+        return softmax(self.scores(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The predicted class ``argmax_k s_k`` of every row of X."""
+        return np.argmax(self.scores(X), axis=1)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Mean cross-entropy ``C = -(1/n) sum_i ln a_i[y_i]`` (log-sum-exp form) and accuracy, in one pass.
+
+        Non-finite scores (a diverged model) give ``(inf, nan)`` rather than an error.
+        """
+        y = _check_labels(y, len(X), self.n_classes)
+        with np.errstate(all="ignore"):
+            S = self.scores(X)
+        if not np.isfinite(S).all():
+            return math.inf, math.nan
+        log_a = log_softmax(S)
+        return float(-log_a[np.arange(len(y)), y].mean()), float(np.mean(S.argmax(axis=1) == y))
+
+    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Mean cross-entropy ``C = -(1/n) sum_i ln a_i[y_i]`` over the rows of X (see ``evaluate``)."""
+        return self.evaluate(X, y)[0]
+
+    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Fraction of rows whose predicted class ``argmax_k s_k`` equals the label."""
+        return self.evaluate(X, y)[1]
+
+    def gradient(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``dW = (1/B) sum_i (a_i - y_i) x_i^T`` and ``db = (1/B) sum_i (a_i - y_i)`` over the batch (X, y).
+
+        Returns
+        -------
+        dW : ndarray, shape (K, D)
+        db : ndarray, shape (K,)
+        """
+        y = _check_labels(y, len(X), self.n_classes)
+        delta = self.predict_proba(X)  # a_i - y_i, the guide's delta^(L), one row per sample
+        delta[np.arange(len(y)), y] -= 1.0
+        dtype = np.result_type(np.asarray(X).dtype, self.W.dtype)
+        # In the dtype of X: a float64 delta would silently up-cast a big float32 X (a full copy).
+        dW = delta.astype(dtype).T @ np.asarray(X) / len(y)
+        return dW, delta.mean(axis=0)
+
+
+def init_model(n_features: int, n_classes: int, seed: int = 0) -> SoftmaxRegression:
+    """The guide's initial model: ``W ~ N(0, 0.01^2)`` of shape (K, D) drawn from ``seed``, ``b = 0``."""
+    if int(n_features) < 1 or int(n_classes) < 2:
+        raise ValueError(f"need at least 1 feature and 2 classes; got D = {n_features}, K = {n_classes}")
+    rng = np.random.default_rng(seed)
+    W = (INIT_STD * rng.standard_normal((int(n_classes), int(n_features)))).astype(DTYPE)
+    return SoftmaxRegression(W, np.zeros(int(n_classes), dtype=DTYPE))
+
+
+def _check_features(X: object, n_features: int) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise ValueError(f"X must have shape (n, {n_features}); got {X.shape}")
+    return X
+
+
+def _check_labels(y: object, n: int, n_classes: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold {n} integer class labels; got an array of shape {y.shape} ({y.dtype})")
+    if n and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"class labels must be in 0..{n_classes - 1}")
+    return y
+
+
+def softmax_columns_(S: np.ndarray) -> np.ndarray:
+    """In place: column j of S becomes ``softmax(S[:, j]) = exp(s - max s) / sum exp(s - max s)``.
+
+    The formula of ``core.functions.softmax`` applied to the columns of a K x B score matrix without a
+    copy: reducing over the leading axis of length K is several times faster than over a row of length K.
+    """
+    S -= S.max(axis=0)
+    np.exp(S, out=S)
+    S /= S.sum(axis=0)
+    return S
+
+
+class MinibatchBuffers:
+    """Scratch arrays reused by ``minibatch_step`` for batches of up to ``batch_size`` samples."""
+
+    def __init__(self, n_features: int, n_classes: int, batch_size: int) -> None:
+        self.S = np.empty((n_classes, batch_size), dtype=DTYPE)  # scores, then a - y, kept K x B
+        self.dW = np.empty((n_classes, n_features), dtype=DTYPE)
+        self.cols = np.arange(batch_size)
+
+
+def minibatch_step(
+    W: np.ndarray, b: np.ndarray, Xb: np.ndarray, yb: np.ndarray, eta: float, buf: MinibatchBuffers
+) -> float:
+    """One update ``W <- W - eta dW``, ``b <- b - eta db`` on the batch (Xb, yb), in place; returns its loss.
+
+    The loss is the batch's mean cross-entropy at the weights before the update, ``ln sum exp(s - m) - (s_y - m)``.
+    """
+    n = len(yb)
+    S = buf.S if n == buf.S.shape[1] else np.empty((len(b), n), dtype=DTYPE)
+    cols = buf.cols[:n]
+    np.matmul(W, Xb.T, out=S)  # s = W x + b for each column: K x B
+    S += b[:, None]
+    S -= S.max(axis=0)
+    s_y = S[yb, cols]  # s_y - max s, kept for the loss before exp overwrites S
+    np.exp(S, out=S)
+    z = S.sum(axis=0)
+    loss = float(np.mean(np.log(z) - s_y))
+    S /= z  # a = softmax(s), the formula of softmax_columns_
+    S[yb, cols] -= 1.0  # a - y
+    S *= eta / n
+    np.matmul(S, Xb, out=buf.dW)  # (eta / B) sum_i (a_i - y_i) x_i^T
+    W -= buf.dW
+    b -= S.sum(axis=1)
+    return loss
+
+
+SGD_BLOCK = 32
+"""Samples per block in ``sgd_block``: large enough to amortise the block's matrix products, small enough
+that the per-sample K x k correction stays cheap."""
+
+
+def sgd_block(W: np.ndarray, b: np.ndarray, Xb: np.ndarray, yb: np.ndarray, etas: np.ndarray) -> np.ndarray:
+    """Pure SGD (B = 1) over the rows of Xb in order, exactly, updating W and b in place; returns each loss.
+
+    Sample j sees the weights after the updates of samples i < j, ``W_j = W - sum_{i<j} eta_i g_i x_i^T`` and
+    ``b_j = b - sum_{i<j} eta_i g_i`` with ``g_i = a_i - y_i``. So its scores are
+    ``s_j = (W x_j + b) - sum_{i<j} eta_i (x_i . x_j + 1) g_i``: with ``S0 = X W^T + b`` and the Gram matrix
+    ``X X^T`` computed once per block, each sample needs only K x k work, and the block's accumulated
+    update is applied to W with one matrix product. Equal to the sample-by-sample loop up to float32 rounding.
+
+    Parameters
+    ----------
+    W, b : ndarray
+        The weights (K, D) and biases (K,), updated in place.
+    Xb : ndarray, shape (k, D)
+        The block's samples, in the order they are visited.
+    yb : ndarray, shape (k,)
+        Their labels.
+    etas : ndarray, shape (k,)
+        The learning rate of each of the k updates.
+
+    Returns
+    -------
+    ndarray, shape (k,)
+        Each sample's loss ``-ln a_j[y_j]`` at the weights it saw (floored at ``-ln tiny``).
+    """
+    k = len(yb)
+    rows = np.arange(k)
+    S = Xb @ W.T  # S0, one row per sample: (k, K)
+    S += b
+    C = Xb @ Xb.T  # Gram matrix x_i . x_j
+    C += 1.0  # + 1 for the bias
+    C *= etas[:, None]  # C[i, j] = eta_i (x_i . x_j + 1)
+    R = np.ascontiguousarray(np.triu(C, 1).T)  # R[j, i] = C[i, j] for i < j, else 0
+    Y = np.zeros_like(S)
+    Y[rows, yb] = 1.0
+    S += R @ Y  # the + eta_i (x_i . x_j + 1) y_i part of -eta_i (...) (a_i - y_i), known in advance
+    A = np.zeros_like(S)  # a_j, filled in order; rows not yet visited are 0 so R[j] @ A sees only i < j
+    for j in range(k):
+        s = S[j] - R[j] @ A
+        s -= max(s.tolist())  # softmax with the max shift, as core.functions.softmax; Python's max and sum
+        np.exp(s, out=s)  # on a K-list are cheaper than numpy's reductions for K = 10
+        np.divide(s, sum(s.tolist()), out=A[j])
+    losses = -np.log(np.maximum(A[rows, yb], TINY))
+    A -= Y  # g_i = a_i - y_i
+    A *= etas[:, None]
+    W -= A.T @ Xb
+    b -= A.sum(axis=0)
+    return losses

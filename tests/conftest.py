@@ -1,0 +1,22 @@
+"""Shared fixtures. Keep this small; add fixtures by appending."""
+
+from pathlib import Path
+
+import pytest
+
+MNIST_10K = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist-10k"
+
+
+@pytest.fixture(scope="session")
+def mnist_10k_dataset():
+    """The real 10,000-digit MNIST-format folder as a core.data.Dataset (7,200 train / 800 val / 2,000 test)."""
+    from core.data import load_mnist_folder
+
+    return load_mnist_folder(MNIST_10K)
+
+
+@pytest.fixture(scope="session")
+def mnist_10k(mnist_10k_dataset):
+    """``(X_train, y_train, X_val, y_val)`` of the 10,000-digit folder: float32 pixels in [0, 1], int64 labels."""
+    d = mnist_10k_dataset
+    return d.X_train, d.y_train, d.X_val, d.y_val

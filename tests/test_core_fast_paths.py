@@ -1,0 +1,140 @@
+"""The training kernels against plain reference loops written here: the same weights, to float32 rounding.
+
+Every fast path (the K x B mini-batch step with buffers, the pure-SGD block method with its Gram matrix,
+full-batch steps) must give the weights of the obvious sample-by-sample or batch-by-batch loop, for
+B = 1, B = 100 and B = N, with and without shuffling, and with a learning-rate schedule.
+"""
+
+import numpy as np
+import pytest
+
+from core import softmax
+from core.softmax_regression import (
+    DTYPE,
+    MinibatchBuffers,
+    init_model,
+    minibatch_step,
+    sgd_block,
+    softmax_columns_,
+)
+from core.training import Trainer, epoch_order, train
+
+ATOL = 1e-5  # float32 weights after hundreds to thousands of updates
+
+
+def reference_sgd(X, y, W, b, batch_size, etas_of, epochs, seed, shuffle):
+    """The plain loop: for each epoch, for each batch in order, a = softmax(W x + b), W -= eta mean (a - y) x^T."""
+    W, b = W.astype(DTYPE).copy(), b.astype(DTYPE).copy()
+    n, t = len(X), 0
+    for epoch in range(epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            eta = etas_of(t, epoch)
+            dW, db = np.zeros(W.shape), np.zeros(b.shape)
+            for i in idx:
+                a = softmax(W @ X[i] + b)
+                a[y[i]] -= 1.0  # delta = a - y
+                dW += np.outer(a, X[i])
+                db += a
+            W -= (eta * dW / len(idx)).astype(DTYPE)
+            b -= (eta * db / len(idx)).astype(DTYPE)
+            t += 1
+    return W, b
+
+
+@pytest.fixture(scope="module")
+def small(mnist_10k):
+    """The first 600 training digits: enough for real gradients, quick for a Python reference loop."""
+    X, y = mnist_10k[0][:600], mnist_10k[1][:600]
+    return np.ascontiguousarray(X), np.ascontiguousarray(y)
+
+
+@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffle", "in-order"])
+@pytest.mark.parametrize("batch_size", [1, 100, 600, 250], ids=["B=1", "B=100", "B=N", "B=250 (uneven)"])
+def test_trainer_equals_reference_loop(small, batch_size, shuffle):
+    X, y = small
+    epochs = 2 if batch_size == 1 else 4
+    model = train(X, y, batch_size=batch_size, eta=0.05, epochs=epochs, seed=7, shuffle=shuffle)
+    init = init_model(X.shape[1], 10, seed=7)
+    W, b = reference_sgd(X, y, init.W, init.b, batch_size, lambda t, e: 0.05, epochs, seed=7, shuffle=shuffle)
+    np.testing.assert_allclose(model.W, W, atol=ATOL)
+    np.testing.assert_allclose(model.b, b, atol=ATOL)
+    assert not np.allclose(model.W, init.W, atol=1e-3)  # it did train
+
+
+@pytest.mark.parametrize("batch_size", [1, 100, 600])
+def test_schedules_reach_the_kernels(small, batch_size):
+    X, y = small
+    # Pure SGD at eta0 = 0.2 is chaotic here (eta |x|^2 >> 1): float32 and float64 loops drift apart by 1e-3,
+    # so B = 1 uses a rate in its stable range.
+    eta0 = 0.02 if batch_size == 1 else 0.2
+    model = train(X, y, batch_size=batch_size, eta=eta0, epochs=2, seed=1, schedule="inverse_sqrt", alpha=0.05)
+    init = init_model(X.shape[1], 10, seed=1)
+    W, b = reference_sgd(X, y, init.W, init.b, batch_size, lambda t, e: eta0 / np.sqrt(1 + 0.05 * t), 2, 1, True)
+    np.testing.assert_allclose(model.W, W, atol=ATOL)
+    np.testing.assert_allclose(model.b, b, atol=ATOL)
+    decayed = train(X, y, batch_size=batch_size, eta=eta0, epochs=3, seed=1, schedule="exponential", decay=0.5)
+    W, b = reference_sgd(X, y, init.W, init.b, batch_size, lambda t, e: eta0 * 0.5**e, 3, 1, True)
+    np.testing.assert_allclose(decayed.W, W, atol=ATOL)
+    np.testing.assert_allclose(decayed.b, b, atol=ATOL)
+
+
+def test_trainer_uses_documented_epoch_order(small):
+    X, y = small
+    order = epoch_order(len(X), 3, seed=5)
+    np.testing.assert_array_equal(order, np.random.default_rng([5, 3]).permutation(len(X)))
+    np.testing.assert_array_equal(np.sort(order), np.arange(len(X)))
+    np.testing.assert_array_equal(epoch_order(4, 3, seed=5, shuffle=False), [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("k", [1, 5, 32, 64])
+def test_sgd_block_equals_sample_by_sample_loop(small, k):
+    X, y = small
+    model = init_model(X.shape[1], 10, seed=2)
+    etas = np.linspace(0.3, 0.1, k).astype(DTYPE)  # a different eta per update, as a schedule gives
+    W, b = model.W.copy(), model.b.copy()
+    losses = sgd_block(W, b, X[:k], y[:k], etas)
+    W_ref, b_ref = model.W.copy(), model.b.copy()
+    for j in range(k):
+        a = softmax(W_ref @ X[j] + b_ref)
+        assert losses[j] == pytest.approx(-np.log(a[y[j]]), rel=1e-4, abs=1e-6)
+        a[y[j]] -= 1.0
+        W_ref -= (etas[j] * np.outer(a, X[j])).astype(DTYPE)
+        b_ref -= (etas[j] * a).astype(DTYPE)
+    np.testing.assert_allclose(W, W_ref, atol=ATOL)
+    np.testing.assert_allclose(b, b_ref, atol=ATOL)
+
+
+@pytest.mark.parametrize("n", [100, 37])
+def test_minibatch_step_equals_gradient_formula(small, n):
+    X, y = small
+    model = init_model(X.shape[1], 10, seed=4)
+    buffers = MinibatchBuffers(X.shape[1], 10, 100)
+    W, b = model.W.copy(), model.b.copy()
+    loss = minibatch_step(W, b, X[:n], y[:n], 0.5, buffers)
+    # Reference: the mean of the per-sample a - y outer products, and the mean -ln a_y.
+    A = np.array([softmax(model.W @ x + model.b) for x in X[:n]])
+    assert loss == pytest.approx(-np.mean(np.log(A[np.arange(n), y[:n]])), rel=1e-5)
+    A[np.arange(n), y[:n]] -= 1.0
+    np.testing.assert_allclose(W, model.W - 0.5 * A.T @ X[:n] / n, atol=ATOL)
+    np.testing.assert_allclose(b, model.b - 0.5 * A.mean(axis=0), atol=ATOL)
+
+
+def test_in_place_column_softmax_is_core_softmax():
+    rng = np.random.default_rng(0)
+    S = (rng.standard_normal((10, 50)) * 30).astype(DTYPE)
+    S[:, 0] += 1000.0  # huge scores: the max shift keeps them finite
+    expected = softmax(S.T.astype(float)).T
+    out = softmax_columns_(S)
+    assert out is S
+    np.testing.assert_allclose(S, expected, atol=1e-6)
+
+
+def test_trainer_with_float64_input_equals_float32_input(small):
+    X, y = small
+    a = Trainer(X, y, batch_size=1, eta=0.05, seed=3, eval_subset=0)
+    b = Trainer(X.astype(np.float64), y, batch_size=1, eta=0.05, seed=3, eval_subset=0)
+    a.advance(max_updates=300)
+    b.advance(max_updates=300)
+    np.testing.assert_array_equal(a.model.W, b.model.W)
