@@ -339,7 +339,7 @@ def read_upload(files: Mapping[str, bytes], *, name: str = "Upload") -> RawImage
         roles[role] = filename
     missing = [f"{IDX_FILES[role]}[.gz]" for role in IDX_FILES if role not in roles]
     if missing:
-        raise DataFormatError(f"upload: missing {', '.join(missing)}; upload all four IDX files or one .npz")
+        raise DataFormatError(f"the upload is missing {', '.join(missing)}; upload all four IDX files or one .npz")
     arrays = {role: parse_idx(files[fn], fn) for role, fn in roles.items()}
     return _raw_from_arrays(name, arrays, roles, DIGIT_NAMES, 255.0)
 
