@@ -195,7 +195,8 @@ class History:
 
     def __init__(self, trace_capacity: int = 100_000) -> None:
         self._columns = {
-            name: _Column(np.int64 if name in ("updates", "samples") else np.float64) for name in HISTORY_COLUMNS
+            name: _Column(np.int64 if name in ("updates", "samples", "flops") else np.float64)
+            for name in HISTORY_COLUMNS
         }
         self._trace_updates = _Column(np.int64)
         self._trace_loss = _Column(np.float32)
