@@ -16,6 +16,7 @@ st.markdown(
 )
 calc.show_toolbar()
 calc.show_architecture()
+calc.show_guide_panels(guide_worked_examples())
 decimals = st.session_state[calc.DECIMALS_KEY]
 
 st.header("Inputs")
@@ -28,4 +29,3 @@ if evaluation is not None:
     calc.show_update(evaluation, decimals)
     calc.show_gradient_check(evaluation)
 calc.show_steps(can_step=network is not None and not is_last_good, decimals=decimals)
-calc.show_guide_panels(guide_worked_examples())

@@ -62,7 +62,7 @@ def test_every_preset_renders(at, name):
 def test_worked_examples_preset_shows_the_guides_numbers_beside_the_computed_ones(at):
     at.selectbox(key="calc_preset").set_value("Guide: worked examples, section by section").run()
     at.button(key="calc_apply").click().run()
-    worked = at.table[-2].value  # the section-by-section panel, before the chained comparison
+    worked = next(t.value for t in at.table if "from the guide's given values" in t.value.columns)
     assert list(worked["agrees?"]) == ["yes"] * len(worked)
     text = worked.to_string()
     for guide_number in ("-0.389", "-0.391", "-0.1945", "0.441", "1.05", "3.321", "8.166"):
@@ -189,3 +189,14 @@ def test_target_vector_is_used_for_delta(at):
     assert not at.exception and not at.error
     e = np.exp([2.1, -3.0, 1.5])
     np.testing.assert_allclose(last_result(at).delta[2], e / e.sum() - [0, 1, 0])
+
+
+def test_a_deep_wide_network_renders_and_passes_the_gradient_check(at):
+    at.selectbox(key="calc_hidden").set_value("tanh").run()
+    at.slider(key="calc_depth").set_value(4).run()
+    for key in ("calc_n_in", "calc_n1", "calc_n2", "calc_n3", "calc_n_out"):
+        at.number_input(key=key).set_value(8).run()
+    assert not at.exception and not at.error
+    ev = at.session_state["calc_last_good"]
+    assert ev.network.widths == [8] * 5
+    assert max(max(c["dW_error"], c["db_error"]) for c in ev.checks) < 1e-6

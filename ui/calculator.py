@@ -46,6 +46,7 @@ LAST_GOOD_KEY, HISTORY_KEY, STEP_ERROR_KEY, THRESHOLD_KEY = (
     "calc_threshold",
 )
 CLASS_MODE, VECTOR_MODE = "class k", "vector y"
+PANEL_KEY = "calc_open_panel"  # the preset whose guide panel opens: set by "Apply preset" only
 
 HIDDEN_LABELS = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}
 OUTPUT_LABELS = {"softmax": "softmax + cross-entropy", "sigmoid": "sigmoid + squared error"}
@@ -181,7 +182,7 @@ def reshape_boxes() -> None:
     state[CLASS_KEY] = min(int(state.get(CLASS_KEY, 1)), widths[-1])
     y_old = _parsed_or_none(parse_vector, state.get(Y_KEY, ""), "y")
     state[Y_KEY] = format_vector(fit_to_shape(y_old, np.zeros(widths[-1])), BOX_DIGITS)
-    state[ACTIVE_KEY] = None
+    state[ACTIVE_KEY] = state[PANEL_KEY] = None
     state[HISTORY_KEY] = []
 
 
@@ -190,6 +191,7 @@ def apply_preset() -> None:
     state = st.session_state
     load_network(state, PRESETS[state[PRESET_KEY]].network)
     state[ACTIVE_KEY], state[HISTORY_KEY], state[STEP_ERROR_KEY] = state[PRESET_KEY], [], None
+    state[PANEL_KEY] = state[PRESET_KEY]
 
 
 def randomise() -> None:
@@ -197,7 +199,7 @@ def randomise() -> None:
     state = st.session_state
     net = random_network(widths_from(state), int(state[SEED_KEY]), state[ETA_KEY], state[HIDDEN_KEY], state[OUTPUT_KEY])
     load_network(state, net)
-    state[ACTIVE_KEY], state[HISTORY_KEY], state[STEP_ERROR_KEY] = None, [], None
+    state[ACTIVE_KEY], state[PANEL_KEY], state[HISTORY_KEY], state[STEP_ERROR_KEY] = None, None, [], None
 
 
 def take_steps(n: int) -> None:
@@ -252,6 +254,8 @@ def bmatrix(A: np.ndarray, decimals: int) -> str:
 def inline(A: np.ndarray, decimals: int) -> str:
     """A vector ``[1.0, 2.0]`` or matrix ``[1.0, 2.0; 3.0, 4.0]`` on one line, for table cells."""
     A = np.atleast_1d(np.asarray(A, dtype=float))
+    if A.size == 1:
+        return num(A.item(), decimals)
     rows = [A] if A.ndim == 1 else A
     return "[" + "; ".join(", ".join(num(v, decimals) for v in row) for row in rows) + "]"
 
@@ -278,14 +282,14 @@ def show_toolbar() -> None:
         st.slider("Decimals shown", 1, 6, key=DECIMALS_KEY)
     active = st.session_state.get(ACTIVE_KEY)
     if active:
-        st.caption(f"**{active}** — {PRESETS[active].description}")
+        st.caption(f"Preset loaded: **{active}** — {pretty(PRESETS[active].description)}")
 
 
 def show_architecture() -> None:
     """Depth, widths, activations and eta; changing depth or a width reshapes the boxes."""
     state = st.session_state
     L = state[DEPTH_KEY]
-    cols = st.columns([1.2, 1, *([1] * (L - 1)), 1, 1.3, 1.5, 1])
+    cols = st.columns([1.2, 1, *([1] * (L - 1)), 1, 1.3, 2, 1.1])
     cols[0].slider("Layers L", 1, MAX_DEPTH, key=DEPTH_KEY, on_change=reshape_boxes)
     cols[1].number_input("Inputs n₀", 1, MAX_WIDTH, key=N_IN_KEY, on_change=reshape_boxes)
     for l in range(1, L):
@@ -408,6 +412,16 @@ def _table(columns: dict[str, list[str]]) -> None:
     st.table(columns, hide_index=True)
 
 
+def layer_grid(net: Network, decimals: int) -> list:
+    """One container per layer, in rows of as many columns as the widest matrix leaves room for."""
+    L, widest = len(net.weights), max(net.widths)
+    per_row = max(1, min(L, 1100 // (220 + 11 * (decimals + 3) * widest)))  # ~pixels of the main column
+    cells = []
+    for start in range(0, L, per_row):
+        cells += st.columns(per_row)[: min(per_row, L - start)]
+    return cells
+
+
 def show_forward(ev: Evaluation, decimals: int) -> None:
     """s^(l), a^(l) for every layer, beside their formulas, and the loss C."""
     net, r = ev.network, ev.result
@@ -473,7 +487,7 @@ def show_backward(ev: Evaluation, decimals: int) -> None:
     L = r.n_layers
     Ws = [None, *[np.asarray(W, dtype=float) for W in net.weights]]
     st.header("Backward pass")
-    for l, col in zip(range(L, 0, -1), st.columns(L), strict=True):
+    for l, col in zip(range(L, 0, -1), layer_grid(net, decimals), strict=True):
         with col:
             st.subheader(f"Layer {l} · {'output' if l == L else 'hidden'}")
             if l == L:
@@ -515,13 +529,11 @@ def show_update(ev: Evaluation, decimals: int) -> None:
     """The updated W^(l), b^(l) after one step with the current eta."""
     r = ev.result
     st.header(f"Update with η = {ev.network.eta:g}")
-    for l, col in enumerate(st.columns(r.n_layers), start=1):
+    for l, col in enumerate(layer_grid(ev.network, decimals), start=1):
         with col:
             st.subheader(f"Layer {l}")
-            st.latex(
-                f"W{sup(l)} \\leftarrow W{sup(l)} - \\eta \\frac{{\\partial C}}{{\\partial W{sup(l)}}} = "
-                + bmatrix(r.W_new[l], decimals)
-            )
+            st.latex(f"W{sup(l)} \\leftarrow W{sup(l)} - \\eta \\frac{{\\partial C}}{{\\partial W{sup(l)}}}")
+            st.latex("= " + bmatrix(r.W_new[l], decimals))
             st.latex(f"b{sup(l)} \\leftarrow b{sup(l)} - \\eta\\, \\delta{sup(l)} = " + bmatrix(r.b_new[l], decimals))
 
 
@@ -636,8 +648,8 @@ def _comparison_table(rows: list[Comparison], decimals: int, given: bool) -> Non
 
 def show_guide_panels(worked: list[Comparison]) -> None:
     """The guide's worked examples section by section, and the chained network against its printed numbers."""
-    active = st.session_state.get(ACTIVE_KEY)
-    preset = PRESETS.get(active) if active else None
+    opened = st.session_state.get(PANEL_KEY)
+    preset = PRESETS.get(opened) if opened else None
     with st.expander(
         "The guide's worked examples, section by section", expanded=bool(preset and preset.worked_examples)
     ):
@@ -654,4 +666,4 @@ def show_guide_panels(worked: list[Comparison]) -> None:
     ):
         rows = compare_with_guide(run_network(chained.network), chained.guide_printed)
         _comparison_table(rows, GUIDE_DECIMALS, given=False)
-        st.info(chained.rounding_note, icon=":material/info:")
+        st.info(pretty(chained.rounding_note), icon=":material/info:")
