@@ -29,13 +29,18 @@ _FAILED_KEY = "dataset_failed"  # (choice that failed, message): shown again ins
 _NOTICE_KEY = "dataset_notice"
 
 SOURCES: dict[str, str] = {
-    "digits": "Bundled digits (8x8, offline)",
-    "mnist": "MNIST (28x28, downloads once)",
-    "fashion-mnist": "Fashion-MNIST (28x28, downloads once)",
-    "folder": "Local folder of IDX files",
-    "upload": "Upload IDX files or a .npz",
+    "digits": "Bundled digits 8x8",
+    "mnist": "MNIST (download)",
+    "fashion-mnist": "Fashion-MNIST (download)",
+    "folder": "Local folder",
+    "upload": "Upload",
 }
-SUBSETS: tuple[int | None, ...] = (None, 1_000, 6_000, 10_000, 30_000)
+SOURCE_HELP = (
+    "Bundled digits: 1,797 real 8x8 digits shipped with scikit-learn, offline. MNIST and Fashion-MNIST: "
+    "70,000 images of 28x28, downloaded once into the cache folder ($BACKPROP_LAB_DATA_DIR). Local folder: "
+    "the four MNIST-format IDX files. Upload: those files, or one .npz."
+)
+SUBSETS: tuple[int, ...] = (0, 1_000, 6_000, 10_000, 30_000)  # 0 = all (a None option would read as "no choice")
 FONT = {"size": 16}
 _UPLOADS_KEPT = 3  # uploads kept per process; older ones are dropped (their sessions are asked to upload again)
 
@@ -148,7 +153,7 @@ def _init_widgets(choice: DatasetChoice) -> None:
     for key, value in (
         ("dataset_source", choice.source),
         ("dataset_folder", choice.folder),
-        ("dataset_subset", choice.subset),
+        ("dataset_subset", choice.subset or 0),
         ("dataset_val", choice.val_fraction),
     ):
         st.session_state.setdefault(key, value)
@@ -157,7 +162,7 @@ def _init_widgets(choice: DatasetChoice) -> None:
 def _pending(loaded: DatasetChoice, box) -> DatasetChoice | None:
     """Draw the controls and return the choice they describe (None while a folder or upload is awaited)."""
     with box:
-        source = st.selectbox("Source", list(SOURCES), format_func=SOURCES.get, key="dataset_source")
+        source = st.selectbox("Source", list(SOURCES), format_func=SOURCES.get, key="dataset_source", help=SOURCE_HELP)
         folder, upload = "", ""
         if source == "folder":
             folder = st.text_input(
@@ -182,7 +187,7 @@ def _pending(loaded: DatasetChoice, box) -> DatasetChoice | None:
         subset = st.selectbox(
             "Training images",
             SUBSETS,
-            format_func=lambda n: "all" if n is None else f"the first {n:,}",
+            format_func=lambda n: f"the first {n:,}" if n else "all",
             key="dataset_subset",
             help="Use only the first N training images (before the validation split): a quick classroom race.",
         )
@@ -191,7 +196,7 @@ def _pending(loaded: DatasetChoice, box) -> DatasetChoice | None:
         if source != loaded.source:
             box.info("Enter a folder path and press Enter." if source == "folder" else "Upload the files to use them.")
         return None
-    return DatasetChoice(source, folder, upload, subset, float(val), loaded.seed)
+    return DatasetChoice(source, folder, upload, subset or None, float(val), loaded.seed)
 
 
 def dataset_picker(where=None) -> Dataset:
@@ -298,11 +303,11 @@ def image_strip_figure(strip: np.ndarray, ds: Dataset, title: str) -> go.Figure:
     fig.update_layout(
         title=title,
         font=FONT,
-        height=210,
+        height=180,
         margin={"t": 45, "b": 10, "l": 10, "r": 10},
         plot_bgcolor="white",
         xaxis={"tickvals": centres, "ticktext": list(ds.class_names), "tickfont": FONT, "showgrid": False},
-        yaxis={"autorange": "reversed", "scaleanchor": "x", "visible": False, "range": [h - 0.5, -0.5]},
+        yaxis={"scaleanchor": "x", "constrain": "domain", "visible": False, "range": [h - 0.5, -0.5]},
     )
     return fig
 
