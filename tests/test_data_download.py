@@ -1,12 +1,14 @@
 """Downloads against a local HTTP server on 127.0.0.1 serving copies of ../shared/data/mnist-10k.
 
 Routes: /good/<file> serves the file, /missing/ answers 404, /wrong/ sends a different body of the same
-length, /drop/ promises the full length and closes the connection half-way.
+length, /drop/ promises the full length and closes the connection half-way, /slow/ trickles the file
+(16 KiB every 50 ms, for the browser test of Cancel).
 """
 
 import io
 import shutil
 import threading
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,7 +57,13 @@ class Server:
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                self.wfile.write(body)
+                step = 16_384 if route == "slow" else max(len(body), 1)
+                try:
+                    for start in range(0, len(body), step):
+                        self.wfile.write(body[start : start + step])
+                        time.sleep(0.05 if route == "slow" else 0)
+                except (BrokenPipeError, ConnectionResetError):  # the client cancelled
+                    pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"

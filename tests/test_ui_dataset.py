@@ -20,6 +20,8 @@ def picker_app():
 
     from ui.dataset import dataset_picker, dataset_summary
 
+    if st.session_state.get("other_page"):  # stands in for a page that does not draw the picker (Home)
+        st.stop()
     ds = dataset_picker()
     st.write(f"loaded: {ds.name} | {len(ds.y_train)} | {len(ds.y_val)} | {len(ds.y_test)}")
     dataset_summary(ds)
@@ -109,6 +111,21 @@ def test_picking_each_source_updates_the_shared_choice(at, mirrors, tmp_path):
     assert mirrors.log.count("/good/train-images-idx3-ubyte.gz") == 1  # MNIST was fetched once, then cached
 
 
+def test_the_choice_survives_a_page_without_the_picker(at):
+    at.selectbox(key="dataset_source").set_value("folder").run()
+    at.text_input(key="dataset_folder").set_value(str(MNIST_10K)).run()
+    at.slider(key="dataset_val").set_value(0.25).run()
+    at.session_state["other_page"] = True
+    at.run()
+    assert not at.selectbox  # the widgets were not drawn, so Streamlit dropped their state
+    at.session_state["other_page"] = False
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="dataset_source").value == "folder" and at.slider(key="dataset_val").value == 0.25
+    assert at.text_input(key="dataset_folder").value == str(MNIST_10K)
+    assert loaded(at) == ["mnist-10k", "6000", "2000", "2000"]
+
+
 def test_a_failed_download_shows_the_way_out_and_keeps_the_dataset(at, mirrors, tmp_path):
     at.selectbox(key="dataset_source").set_value("fashion-mnist").run()
     assert not at.exception
@@ -173,3 +190,83 @@ def test_a_folder_that_is_not_mnist_format_is_an_error(at, tmp_path):
     at.text_input(key="dataset_folder").set_value(str(folder)).run()
     assert not at.exception and "missing train-images-idx3-ubyte" in at.error[0].value
     assert choice(at).source == "digits"
+
+
+PICKER_SCRIPT = """
+import dataclasses, json, os
+import streamlit as st
+from core import data
+from ui.dataset import dataset_picker
+
+mirror = json.loads(os.environ["PICKER_TEST_MIRROR"])
+files = tuple(data.RemoteFile(*f) for f in mirror["files"])
+data.REMOTE_SOURCES["mnist"] = dataclasses.replace(data.REMOTE_SOURCES["mnist"], mirrors=(mirror["url"],), files=files)
+ds = dataset_picker()
+st.write(f"loaded: {ds.name}")
+"""
+
+
+@pytest.mark.e2e
+def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_path, server):
+    """Streamlit in a real process, Chromium clicking Cancel while /slow/ trickles MNIST in."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, require_chromium, wait_for_app
+
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    script, cache = tmp_path / "picker_app.py", tmp_path / "cache"
+    script.write_text(PICKER_SCRIPT)
+    files = [[n, SHA256[n], (MNIST_10K / n).stat().st_size] for n in SHA256]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        data.CACHE_ENV: str(cache),
+        "PICKER_TEST_MIRROR": json.dumps({"url": f"{server.url}/slow/", "files": files}),
+    }
+    port = free_port()
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
+           "--server.port", str(port), "--server.headless", "true"]  # fmt: skip
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    parts = lambda: list(cache.rglob("*.part"))  # noqa: E731
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            pg = browser.new_page(viewport={"width": 1200, "height": 900})
+            pg.goto(f"http://127.0.0.1:{port}/")
+            wait_for_app(pg)
+            pg.get_by_text("loaded: Bundled digits (8x8)").wait_for()
+            sidebar = pg.locator('[data-testid="stSidebar"]')
+            sidebar.locator('[data-testid="stSelectbox"]').first.click()
+            pg.get_by_role("option", name="MNIST (download)", exact=True).click()
+            pg.get_by_text("Downloading MNIST:").wait_for(timeout=20_000)
+            pg.wait_for_timeout(500)
+            assert parts(), "the download should be streaming into a .part file"
+            pg.get_by_role("button", name="Cancel download").click()
+            pg.get_by_text("Download cancelled").wait_for(timeout=20_000)
+            assert not parts() and not (cache / "mnist" / "train-images-idx3-ubyte.gz").exists()
+            assert pg.get_by_text("loaded: Bundled digits (8x8)").is_visible()
+            assert pg.locator('[data-testid="stException"]').count() == 0
+
+            sidebar.locator('[data-testid="stSelectbox"]').first.click()
+            pg.get_by_role("option", name="MNIST (download)", exact=True).click()
+            pg.get_by_text("loaded: MNIST").wait_for(timeout=60_000)
+            assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(SHA256)
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import data
 from core.data import Dataset, RawImages
@@ -75,7 +76,7 @@ def _uploads() -> dict[str, RawImages]:
     return {}
 
 
-@st.cache_resource(max_entries=6, show_spinner="Preparing the dataset...")
+@st.cache_resource(max_entries=4, show_spinner="Preparing the dataset...")
 def _dataset(
     source: str, folder: str, upload: str, subset: int | None, val_fraction: float, seed: int, cache_dir: str
 ) -> Dataset:
@@ -117,7 +118,7 @@ def _store_upload(files: dict[str, bytes]) -> str:
     return key
 
 
-def _download(source: str, box) -> None:
+def _download(source: str, box: DeltaGenerator) -> None:
     """Stream a missing download with a progress bar (bytes of total) and a Cancel button in ``box``."""
     name = data.REMOTE_SOURCES[source].name
     with box.container():
@@ -159,7 +160,7 @@ def _init_widgets(choice: DatasetChoice) -> None:
         st.session_state.setdefault(key, value)
 
 
-def _pending(loaded: DatasetChoice, box) -> DatasetChoice | None:
+def _pending(loaded: DatasetChoice, box: DeltaGenerator) -> DatasetChoice | None:
     """Draw the controls and return the choice they describe (None while a folder or upload is awaited)."""
     with box:
         source = st.selectbox("Source", list(SOURCES), format_func=SOURCES.get, key="dataset_source", help=SOURCE_HELP)
@@ -199,8 +200,8 @@ def _pending(loaded: DatasetChoice, box) -> DatasetChoice | None:
     return DatasetChoice(source, folder, upload, subset or None, float(val), loaded.seed)
 
 
-def dataset_picker(where=None) -> Dataset:
-    """Draw the dataset controls (in the sidebar by default) and return the session's Dataset.
+def dataset_picker(where: DeltaGenerator | None = None) -> Dataset:
+    """Draw the dataset controls (in the sidebar, or in ``where``) and return the session's Dataset.
 
     Sources: the bundled 8x8 digits (default, offline), MNIST and Fashion-MNIST (downloaded once into the
     cache), a local folder of IDX files, or an upload. A choice that fails to load shows ``st.error`` with
