@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import IO
 
 from core.data import Dataset, load_dataset, load_mnist_folder, text_progress
+from core.models import trainer_model_data
+from core.persistence import save_model
 from core.training import HISTORY_COLUMNS, SCHEDULES, Trainer
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
@@ -71,6 +73,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--eval-subset", type=int, default=2000, help="samples evaluated per split (default 2000)")
     out = parser.add_argument_group("output")
     out.add_argument("--history", type=Path, help="write the history to FILE.csv or FILE.json")
+    out.add_argument(
+        "--out", type=Path, help="write the trained model to FILE.h5 (the homework's HDF5 layout, measured scores)"
+    )
     out.add_argument("--quiet", action="store_true", help="no progress display")
 
 
@@ -207,6 +212,11 @@ def check_outputs(args: argparse.Namespace) -> None:
     """Refuse an output we cannot write before spending time on training."""
     if args.history is not None and args.history.suffix.lower() not in HISTORY_WRITERS:
         raise ValueError(f"--history must end in .csv or .json; got {args.history.name}")
+    if args.out is not None:
+        if args.out.suffix.lower() not in (".h5", ".hdf5"):
+            raise ValueError(f"--out must end in .h5 or .hdf5; got {args.out.name}")
+        if not args.out.parent.is_dir():
+            raise ValueError(f"--out: no such folder {args.out.parent}")
 
 
 def cmd_train(args: argparse.Namespace, stdout: IO[str] | None = None) -> int:
@@ -219,6 +229,8 @@ def cmd_train(args: argparse.Namespace, stdout: IO[str] | None = None) -> int:
     final = summary(trainer, data)
     if args.history is not None:
         HISTORY_WRITERS[args.history.suffix.lower()](args.history, trainer, args, final)
+    if args.out is not None:
+        save_model(trainer_model_data(trainer, data), args.out)
     ended = "diverged" if trainer.diverged else "stopped early" if trainer.stopped_early else "done"
     stdout.write(f"{data.name}: {ended} after {trainer.update:,} updates ({final['epochs']:.2f} epochs)\n")
     for split in ("train", "val", "test"):
@@ -227,6 +239,8 @@ def cmd_train(args: argparse.Namespace, stdout: IO[str] | None = None) -> int:
     stdout.write(f"  training {trainer.train_time:.2f} s, total {time.perf_counter() - started:.2f} s\n")
     if args.history is not None:
         stdout.write(f"  history written to {args.history}\n")
+    if args.out is not None:
+        stdout.write(f"  model written to {args.out}\n")
     return 1 if trainer.diverged else 0
 
 
