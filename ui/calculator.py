@@ -34,6 +34,7 @@ from ui.inputs import matrix_input, vector_input
 MAX_DEPTH, MAX_WIDTH = 4, 8
 BOX_DIGITS = 6  # significant digits written back into the boxes: enough that a step is not lost to rounding
 FONT = {"size": 18}
+MAIN_WIDTH_PX = 1100  # the main column of a wide-layout page on a 1400-pixel screen
 
 PRESET_KEY, ACTIVE_KEY, SEED_KEY, DECIMALS_KEY = "calc_preset", "calc_active_preset", "calc_seed", "calc_decimals"
 DEPTH_KEY, N_IN_KEY, N_OUT_KEY = "calc_depth", "calc_n_in", "calc_n_out"
@@ -341,7 +342,7 @@ def show_inputs(decimals: int) -> Network | None:
     state = st.session_state
     widths = widths_from(state)
     L = len(widths) - 1
-    cols = st.columns([1] + [max(1.0, 0.45 * widths[l - 1]) for l in range(1, L + 1)])
+    cols = grid(L + 1, 100 + matrix_px(max(widths), decimals))
     ok = True
     with cols[0]:
         st.markdown("**Input and target**")
@@ -412,14 +413,23 @@ def _table(columns: dict[str, list[str]]) -> None:
     st.table(columns, hide_index=True)
 
 
-def layer_grid(net: Network, decimals: int) -> list:
-    """One container per layer, in rows of as many columns as the widest matrix leaves room for."""
-    L, widest = len(net.weights), max(net.widths)
-    per_row = max(1, min(L, 1100 // (220 + 11 * (decimals + 3) * widest)))  # ~pixels of the main column
+def grid(n_cells: int, cell_px: int) -> list:
+    """``n_cells`` containers in rows of equal columns, as many per row as fit ``cell_px`` pixels each."""
+    per_row = max(1, min(n_cells, MAIN_WIDTH_PX // cell_px))
     cells = []
-    for start in range(0, L, per_row):
-        cells += st.columns(per_row)[: min(per_row, L - start)]
+    for start in range(0, n_cells, per_row):
+        cells += st.columns(per_row)[: min(per_row, n_cells - start)]
     return cells
+
+
+def layer_grid(net: Network, decimals: int) -> list:
+    """One container per layer, leaving room for the widest ``dC/dW`` formula with its matrix."""
+    return grid(len(net.weights), 220 + matrix_px(max(net.widths), decimals))
+
+
+def matrix_px(n_columns: int, decimals: int) -> int:
+    """Roughly how wide a bmatrix of ``n_columns`` numbers is on screen."""
+    return 13 * (decimals + 3) * n_columns
 
 
 def show_forward(ev: Evaluation, decimals: int) -> None:
@@ -428,7 +438,7 @@ def show_forward(ev: Evaluation, decimals: int) -> None:
     L = r.n_layers
     st.header("Forward pass")
     hidden_formula = ACTIVATION_FORMULAS[net.hidden][0]
-    for l, col in enumerate(st.columns(L), start=1):
+    for l, col in enumerate(grid(L, 330), start=1):
         with col:
             st.subheader(f"Layer {l} · {'output' if l == L else HIDDEN_LABELS[net.hidden]}")
             st.latex(f"s{sup(l)} = W{sup(l)} a^{{({l - 1})}} + b{sup(l)} = " + bmatrix(r.s[l], decimals))
