@@ -200,3 +200,23 @@ def test_a_deep_wide_network_renders_and_passes_the_gradient_check(at):
     ev = at.session_state["calc_last_good"]
     assert ev.network.widths == [8] * 5
     assert max(max(c["dW_error"], c["db_error"]) for c in ev.checks) < 1e-6
+
+
+def test_the_network_survives_a_visit_to_another_page(at):
+    at.text_area(key="calc_W2").set_value("1, 0, 0\n0, 1, 0\n0, 0, 1").run()
+    at.text_input(key="calc_b1").set_value("1, 2, 3").run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception and not at.error
+    assert at.text_area(key="calc_W2").value == "1, 0, 0\n0, 1, 0\n0, 0, 1"
+    assert at.text_input(key="calc_b1").value == "1, 2, 3"
+
+
+def test_a_bad_box_stays_as_typed_across_reruns(at):
+    at.radio(key="calc_target_mode").set_value("vector y").run()
+    at.radio(key="calc_target_mode").set_value("class k").run()
+    at.text_input(key="calc_x").set_value("0.5, oops, 0.2").run()
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="calc_x").value == "0.5, oops, 0.2"
+    assert any("not a number" in e.value for e in at.error)

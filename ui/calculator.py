@@ -103,10 +103,13 @@ def load_network(state: MutableMapping, net: Network) -> None:
     state[HIDDEN_KEY], state[OUTPUT_KEY], state[ETA_KEY] = net.hidden, net.output, float(net.eta)
     state[X_KEY] = format_vector(net.x, BOX_DIGITS)
     write_layers(state, net.weights, net.biases)
+    n_out = widths[-1]
     if isinstance(net.target, int):
         state[TARGET_MODE_KEY], state[CLASS_KEY] = CLASS_MODE, net.target + 1
+        state[Y_KEY] = format_vector(np.eye(n_out)[net.target])
     else:
         state[TARGET_MODE_KEY], state[Y_KEY] = VECTOR_MODE, format_vector(net.target, BOX_DIGITS)
+        state[CLASS_KEY] = int(np.argmax(net.target)) + 1
 
 
 def write_layers(state: MutableMapping, weights: list, biases: list) -> None:
@@ -128,10 +131,22 @@ def init_state(state: MutableMapping) -> None:
     state.setdefault(THRESHOLD_KEY, 1e-6)
     state.setdefault(PRESET_KEY, DEFAULT_PRESET)
     state.setdefault(HISTORY_KEY, [])
-    if X_KEY not in state:  # Streamlit drops widget state when another page is shown
+    if not _controls_complete(state):  # Streamlit drops (some) widget state when another page is shown
         last = state.get(LAST_GOOD_KEY)
         load_network(state, last.network if last else PRESETS[DEFAULT_PRESET].network)
         state.setdefault(ACTIVE_KEY, None if last else DEFAULT_PRESET)
+
+
+def _controls_complete(state: MutableMapping) -> bool:
+    """Whether every control and box of the current depth still holds a value."""
+    # Only controls drawn on every run: the class and y boxes take turns, so one of them is always dropped.
+    keys = [X_KEY, DEPTH_KEY, N_IN_KEY, N_OUT_KEY, HIDDEN_KEY, OUTPUT_KEY, ETA_KEY, TARGET_MODE_KEY]
+    if not all(k in state for k in keys):
+        return False
+    L = state[DEPTH_KEY]
+    return all(k in state for l in range(1, L + 1) for k in (w_key(l), b_key(l))) and all(
+        h_key(l) in state for l in range(1, L)
+    )
 
 
 def check_shape(value: np.ndarray, name: str, shape: tuple[int, ...]) -> np.ndarray:
