@@ -13,6 +13,7 @@ at a time with the Gram-matrix trick. Tests check every kernel against a plain l
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -176,7 +177,15 @@ def minibatch_step(
 
 SGD_BLOCK = 32
 """Samples per block in ``sgd_block``: large enough to amortise the block's matrix products, small enough
-that the per-sample K x k correction stays cheap."""
+that the per-sample 2k x K product stays cheap."""
+
+_EYE = np.eye(1024, dtype=DTYPE)  # one-hot rows y_i, by fancy indexing (K <= 1024 classes)
+
+
+@functools.cache
+def _strictly_lower(k: int) -> np.ndarray:
+    """The k x k mask of i < j below the diagonal (row j, column i), cached per block size."""
+    return np.tril(np.ones((k, k), dtype=DTYPE), -1)
 
 
 def sgd_block(W: np.ndarray, b: np.ndarray, Xb: np.ndarray, yb: np.ndarray, etas: np.ndarray) -> np.ndarray:
@@ -204,24 +213,32 @@ def sgd_block(W: np.ndarray, b: np.ndarray, Xb: np.ndarray, yb: np.ndarray, etas
     ndarray, shape (k,)
         Each sample's loss ``-ln a_j[y_j]`` at the weights it saw (floored at ``-ln tiny``).
     """
-    k = len(yb)
-    rows = np.arange(k)
-    S = Xb @ W.T  # S0, one row per sample: (k, K)
+    k, K = len(yb), len(b)
+    Y = _EYE[yb, :K]  # one-hot targets, one row per sample
+    R = Xb @ Xb.T  # Gram matrix x_j . x_i
+    R += 1.0  # + 1 for the bias
+    R *= etas  # column i times eta_i
+    R *= _strictly_lower(k)  # R[j, i] = eta_i (x_i . x_j + 1) for i < j, else 0
+    # M = [a_1..a_k; S] with S = S0 + R Y, the y_i part of -eta_i (...) (a_i - y_i), known in advance.
+    # Then s_j = [-R[j], e_j] @ M: one small product per sample, over rows of a not yet filled (zeros) for i >= j.
+    M = np.zeros((2 * k, K), dtype=DTYPE)
+    S = M[k:]
+    np.matmul(Xb, W.T, out=S)
     S += b
-    C = Xb @ Xb.T  # Gram matrix x_i . x_j
-    C += 1.0  # + 1 for the bias
-    C *= etas[:, None]  # C[i, j] = eta_i (x_i . x_j + 1)
-    R = np.ascontiguousarray(np.triu(C, 1).T)  # R[j, i] = C[i, j] for i < j, else 0
-    Y = np.zeros_like(S)
-    Y[rows, yb] = 1.0
-    S += R @ Y  # the + eta_i (x_i . x_j + 1) y_i part of -eta_i (...) (a_i - y_i), known in advance
-    A = np.zeros_like(S)  # a_j, filled in order; rows not yet visited are 0 so R[j] @ A sees only i < j
-    for j in range(k):
-        s = S[j] - R[j] @ A
-        s -= max(s.tolist())  # softmax with the max shift, as core.functions.softmax; Python's max and sum
-        np.exp(s, out=s)  # on a K-list are cheaper than numpy's reductions for K = 10
-        np.divide(s, sum(s.tolist()), out=A[j])
-    losses = -np.log(np.maximum(A[rows, yb], TINY))
+    S += R @ Y
+    coef = np.zeros((k, 2 * k), dtype=DTYPE)
+    np.negative(R, out=coef[:, :k])
+    coef[:, k:] = _EYE[:k, :k]
+    A = M[:k]
+    # This loop is most of the cost of pure SGD, so every call counts: ndarray.dot has less overhead than
+    # matmul for a vector times a small matrix, and Python's max and sum of a K-list beat numpy's reductions.
+    exp, divide, subtract = np.exp, np.divide, np.subtract
+    for c, a in zip(coef, A, strict=True):
+        s = c.dot(M)
+        subtract(s, max(s.tolist()), out=s)  # softmax with the max shift, as core.functions.softmax
+        exp(s, out=s)
+        divide(s, sum(s.tolist()), out=a)
+    losses = -np.log(np.maximum(A[np.arange(k), yb], TINY))
     A -= Y  # g_i = a_i - y_i
     A *= etas[:, None]
     W -= A.T @ Xb

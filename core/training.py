@@ -400,7 +400,8 @@ class Trainer:
                 self._eval_val = (self.X_val[idx], self.y_val[idx])
         n_eval = sum(len(s[1]) for s in (self._eval_train, self._eval_val) if s is not None)
         if eval_every is None:
-            eval_every = max(1, min(math.ceil(2.5 * n_eval / self.batch_size), math.ceil(self.updates_per_epoch / 4)))
+            cheap = math.ceil(2.5 * n_eval / self.batch_size) if n_eval else self.updates_per_epoch
+            eval_every = max(1, min(cheap, math.ceil(self.updates_per_epoch / 4)))
         if int(eval_every) < 1:
             raise ValueError(f"eval_every must be at least 1; got {eval_every}")
         self.eval_every = int(eval_every)
@@ -485,59 +486,56 @@ class Trainer:
         return self._order
 
     def _run(self, n_updates: int, deadline: float) -> int:
-        """Up to ``n_updates`` updates within the current epoch, stopping at the deadline."""
+        """Up to ``n_updates`` updates within the current epoch, stopping at the deadline; returns the count.
+
+        Per-update bookkeeping is batched per call (learning rates, losses, counters) so that pure SGD's
+        tens of thousands of updates cost the kernel's time, not ours.
+        """
         start = time.perf_counter()
-        done = 0
         W, b, X, y, B = self.model.W, self.model.b, self.X, self.y, self.batch_size
         order = self._epoch_indices()
+        t0, pos = self.update, self._pos
+        etas = learning_rate(self.schedule, self.eta0, t0 + np.arange(n_updates), self.epoch, **self.schedule_params)
+        etas = etas.astype(DTYPE)
+        losses = np.empty(n_updates, dtype=np.float64)
+        done = 0
         while done < n_updates:
-            lo = self._pos
             # SGD blocks end at multiples of SGD_BLOCK updates, so where a time budget stops does not change
             # the block partition, and hence not the float32 rounding: same settings, same weights.
-            k = min(SGD_BLOCK - self.update % SGD_BLOCK, n_updates - done) if B == 1 else B
-            hi = min(lo + k, len(X))
+            k = min(SGD_BLOCK - (t0 + done) % SGD_BLOCK, n_updates - done) if B == 1 else B
+            hi = min(pos + k, len(X))
             if order is None:
-                Xb, yb = X[lo:hi], y[lo:hi]
-            elif B == 1:
-                idx = order[lo:hi]
-                Xb, yb = X[idx], y[idx]
+                Xb, yb = X[pos:hi], y[pos:hi]
             else:
-                idx = order[lo:hi]
-                Xb = self._batch_gather[: hi - lo]
-                np.take(X, idx, axis=0, out=Xb)
+                idx = order[pos:hi]
+                Xb = X[idx] if B == 1 else np.take(X, idx, axis=0, out=self._batch_gather[: hi - pos])
                 yb = y[idx]
             if B == 1:
-                t = self.update + np.arange(hi - lo)
-                etas = learning_rate(self.schedule, self.eta0, t, self.epoch, **self.schedule_params)
-                losses = sgd_block(W, b, Xb, yb, etas.astype(DTYPE))
+                losses[done : done + hi - pos] = sgd_block(W, b, Xb, yb, etas[done : done + hi - pos])
+                done += hi - pos
             else:
-                eta = learning_rate(self.schedule, self.eta0, self.update, self.epoch, **self.schedule_params)
-                losses = np.array([minibatch_step(W, b, Xb, yb, eta, self._buffers)])
-            self.history.extend_trace(self.update, losses)
-            self._loss_sum += float(losses.sum())
-            self._loss_count += len(losses)
-            self._count(len(losses), hi - lo)
-            done += len(losses)
-            if not np.isfinite(self._loss_sum):
-                self._diverge()
+                losses[done] = minibatch_step(W, b, Xb, yb, float(etas[done]), self._buffers)
+                done += 1
+            pos = hi
+            if not math.isfinite(losses[done - 1]) or time.perf_counter() >= deadline:
                 break
-            if time.perf_counter() >= deadline:
-                break
-        if not self.diverged and not (np.isfinite(W).all() and np.isfinite(b).all()):
-            self._diverge()
-        self.train_time += time.perf_counter() - start
-        return done
-
-    def _count(self, n_updates: int, n_samples: int) -> None:
-        K, D = self.model.W.shape
-        self.flops += flops_per_update(D, K, n_samples)  # 4 K D per sample, whatever the batching
-        self.update += n_updates
-        self.samples += n_samples
-        self._pos += n_samples
-        if self._pos >= len(self.X):
+        losses = losses[:done]
+        self.history.extend_trace(t0, losses)
+        self._loss_sum += float(losses.sum())
+        self._loss_count += done
+        K, D = W.shape
+        self.flops += flops_per_update(D, K, pos - self._pos)  # 4 K D per sample, whatever the batching
+        self.samples += pos - self._pos
+        self.update += done
+        self._pos = pos
+        if pos >= len(X):
             self._pos = 0
             self.epoch += 1
             self._order = None
+        if not (np.isfinite(losses).all() and np.isfinite(W).all() and np.isfinite(b).all()):
+            self._diverge()
+        self.train_time += time.perf_counter() - start
+        return done
 
     def _diverge(self) -> None:
         self.diverged = True
