@@ -1,10 +1,78 @@
-"""Weight Templates (not built yet)."""
+"""Weight Templates: the rows w_i of a trained W drawn as images, beside each class's mean image."""
 
 import streamlit as st
 
+from core.models import template_difference
+from ui.dataset import dataset_picker
 from ui.frame import ensure_framed
+from ui.models import ShownModel, download_button, evaluation_dataset, model_facts, model_picker
+from ui.state import persistent
+from ui.templates import difference_figure, mean_images, templates_figure
 
 ensure_framed()
 
+SCALE_KEY, MEANS_KEY, I_KEY, J_KEY = "wt_scale", "wt_means", "wt_i", "wt_j"
+SCALES = {"shared": "One scale for all classes", "per_class": "Each class on its own scale"}
+
 st.title("Weight Templates")
-st.info("This page is not built yet. It is planned in the project's issues; the Home page lists what exists today.")
+st.markdown(
+    "Softmax regression scores class i by s<sub>i</sub> = w<sub>i</sub> · x + b<sub>i</sub>, so each row "
+    "w<sub>i</sub> of W has one weight per pixel and can be drawn as an image: **red** pixels raise s<sub>i</sub> "
+    "when they hold ink, **blue** pixels lower it. Beside each one, the mean training image of its class: the "
+    "weights are a *template* that separates the classes, not a reconstruction of the average digit.",
+    unsafe_allow_html=True,
+)
+
+picked = dataset_picker()
+shown = model_picker()
+if shown is None:
+    st.stop()
+
+facts, download = st.columns([3, 1])
+with facts:
+    model_facts(shown)
+with download:
+    download_button(shown, key="wt_download")
+ds = evaluation_dataset(shown, picked)
+
+st.session_state.setdefault(SCALE_KEY, "shared")
+st.session_state.setdefault(MEANS_KEY, True)
+options = st.columns([2, 1])
+scale = options[0].radio(
+    "Colour scale", list(SCALES), format_func=SCALES.get, key=persistent(SCALE_KEY), horizontal=True
+)
+show_means = options[1].toggle("Mean image beside each template", key=persistent(MEANS_KEY), disabled=ds is None)
+
+
+def draw_templates(model: ShownModel) -> None:
+    """The grid of templates (and mean images); for a racer, the weights as they are now."""
+    means = mean_images(ds) if ds is not None and show_means else None
+    fig = templates_figure(model.W, model.image_shape, model.class_names, means, per_class=scale == "per_class")
+    st.plotly_chart(fig, key="wt_templates", width="stretch")
+
+
+draw_templates(shown)
+
+st.header("Two templates against each other: w_i − w_j")
+K = shown.n_classes
+st.session_state.setdefault(I_KEY, 4 if K > 9 else 0)
+st.session_state.setdefault(J_KEY, 9 if K > 9 else 1)
+for key in (I_KEY, J_KEY):  # another model may have fewer classes
+    if st.session_state[key] >= K:
+        st.session_state[key] = 0
+pair = st.columns([1, 1, 3])
+names = shown.class_names
+i = pair[0].selectbox("Class i", range(K), format_func=lambda k: names[k], key=persistent(I_KEY))
+j = pair[1].selectbox("Class j", range(K), format_func=lambda k: names[k], key=persistent(J_KEY))
+with pair[2]:
+    st.latex(r"s_i - s_j = (w_i - w_j) \cdot x + (b_i - b_j)")
+    st.caption(
+        f"The model prefers {names[i]} over {names[j]} when this is positive: ink on red pixels of the difference "
+        f"speaks for {names[i]}, ink on blue pixels for {names[j]}. Here b_i − b_j = "
+        f"{float(shown.b[i]) - float(shown.b[j]):+.4f}."
+    )
+st.plotly_chart(
+    difference_figure(template_difference(shown.W, i, j), shown.image_shape, i, j, shown.class_names),
+    key="wt_difference",
+    width="stretch",
+)
