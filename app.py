@@ -14,6 +14,7 @@ PAGES = {
     ],
     "Training on digits": [
         st.Page("pages/optimizer_race.py", title="Optimizer Race", icon=":material/sprint:"),
+        st.Page("pages/optimization_geometry.py", title="Optimisation Geometry", icon=":material/landscape:"),
         st.Page("pages/weight_templates.py", title="Weight Templates", icon=":material/image:"),
         st.Page("pages/confusion_matrix.py", title="Confusion Matrix", icon=":material/table:"),
     ],

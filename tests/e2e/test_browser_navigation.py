@@ -9,6 +9,7 @@ PAGES = {
     "backprop_calculator": "Backprop Calculator",
     "jacobian_explorer": "Jacobian Explorer",
     "optimizer_race": "Optimizer Race",
+    "optimization_geometry": "Optimisation Geometry",
     "weight_templates": "Weight Templates",
     "confusion_matrix": "Confusion Matrix",
 }
@@ -17,6 +18,7 @@ NAV_LINKS = [
     "Backprop Calculator",
     "Jacobian Explorer",
     "Optimizer Race",
+    "Optimisation Geometry",
     "Weight Templates",
     "Confusion Matrix",
 ]
