@@ -110,6 +110,7 @@ def test_changing_a_weight_changes_delta(at):
         ("calc_W2", "text_area", "0.1, 0.2\n0.4, 0.5\n0.7, 0.8", "expected (3, 3)"),
         ("calc_b1", "text_input", "1.09, nan, 0.84", "only finite numbers"),
         ("calc_x", "text_input", "0.5, -0.3", "expected (3,)"),
+        ("calc_W2", "text_area", "1e308, 1e308, 1e308\n0.4, 0.5, 0.6\n0.7, 0.8, 0.9", "too large"),
     ],
 )
 def test_bad_input_shows_an_error_and_keeps_the_last_good_result(at, key, kind, bad, message):
@@ -220,3 +221,14 @@ def test_a_bad_box_stays_as_typed_across_reruns(at):
     assert not at.exception
     assert at.text_input(key="calc_x").value == "0.5, oops, 0.2"
     assert any("not a number" in e.value for e in at.error)
+
+
+def test_a_huge_learning_rate_is_reported_not_raised(at):
+    W1 = at.text_area(key="calc_W1").value
+    at.number_input(key="calc_eta").set_value(1e200).run()
+    at.button(key="calc_step10").click().run()
+    assert not at.exception
+    # Step 1 gives weights near 1e200, whose scores s^(2) overflow: nothing is written, and the page says why.
+    assert any("Stopped after 0 step(s)" in e.value for e in at.error)
+    assert at.text_area(key="calc_W1").value == W1
+    assert len(at.session_state["calc_history"]) == 1

@@ -179,7 +179,7 @@ def read_network(state: MutableMapping) -> Network:
 def _parsed_or_none(parse, text: str, name: str) -> np.ndarray | None:
     try:
         return parse(text, name)
-    except (ValueError, KeyError, TypeError):
+    except ValueError:
         return None
 
 
@@ -225,16 +225,23 @@ def take_steps(n: int) -> None:
     history = state.setdefault(HISTORY_KEY, [])
     try:
         net = read_network(state)
-        result = run_network(net)
-        if not history:
-            history.append(result.loss)
-        for _ in range(n):
-            net = replace(net, weights=result.W_new[1:], biases=result.b_new[1:])
+        with strict_floats():
             result = run_network(net)
-            history.append(result.loss)
-    except ValueError as exc:
+    except (ValueError, FloatingPointError) as exc:
         state[STEP_ERROR_KEY] = f"No step taken: {exc}"
         return
+    if not history:
+        history.append(result.loss)
+    for step in range(n):
+        stepped = replace(net, weights=result.W_new[1:], biases=result.b_new[1:])
+        try:
+            with strict_floats():
+                result = run_network(stepped)
+        except (ValueError, FloatingPointError) as exc:  # e.g. a huge eta sent the scores s to infinity
+            state[STEP_ERROR_KEY] = f"Stopped after {step} step(s): {exc}. Try a smaller η."
+            break
+        net = stepped
+        history.append(result.loss)
     write_layers(state, net.weights, net.biases)
 
 
@@ -243,10 +250,19 @@ def reset_history() -> None:
     st.session_state[HISTORY_KEY] = []
 
 
+def strict_floats() -> np.errstate:
+    """Overflow (huge weights or eta) as a FloatingPointError the page can report, not inf / nan further on."""
+    return np.errstate(over="raise", invalid="raise")
+
+
 def evaluate(net: Network) -> Evaluation:
-    """Backprop (with the update) and the finite-difference check of one network."""
-    result = run_network(net)
-    checks = gradient_check_layers(net.weights, net.biases, net.x, net.target, net.hidden, net.output)
+    """Backprop (with the update) and the finite-difference check of one network.
+
+    Raises ValueError (from ``core``) or FloatingPointError when the numbers overflow.
+    """
+    with strict_floats():
+        result = run_network(net)
+        checks = gradient_check_layers(net.weights, net.biases, net.x, net.target, net.hidden, net.output)
     return Evaluation(net, result, checks)
 
 
@@ -409,6 +425,10 @@ def current_evaluation(net: Network | None) -> tuple[Evaluation | None, bool]:
             return state[LAST_GOOD_KEY], False
         except ValueError as exc:
             st.error(str(exc), icon=":material/error:")
+        except FloatingPointError as exc:
+            st.error(
+                f"The numbers are too large to compute with ({exc}): use smaller weights.", icon=":material/error:"
+            )
     last = state.get(LAST_GOOD_KEY)
     if last is None:
         st.info("Fix the inputs marked in red to see the forward and backward passes.", icon=":material/info:")
