@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.metrics import evaluate
+from core.metrics import cell_indices, evaluate
 
 if TYPE_CHECKING:
     from core.data import Dataset
@@ -128,3 +128,12 @@ def template_difference(W: np.ndarray, i: int, j: int) -> np.ndarray:
     if not (0 <= i < K and 0 <= j < K):
         raise ValueError(f"classes must be in 0..{K - 1}; got i = {i}, j = {j}")
     return W[i].astype(np.float64) - W[j]
+
+
+def cell_examples(y_true: np.ndarray, y_pred: np.ndarray, probabilities: np.ndarray, i: int, j: int) -> np.ndarray:
+    """Indices of the samples of true class i predicted as j (``core.metrics.cell_indices``), largest a_j first.
+
+    For an off-diagonal cell the most confident mistakes come first; ties keep the samples' order.
+    """
+    idx = cell_indices(y_true, y_pred, i, j)
+    return idx[np.argsort(-np.asarray(probabilities)[idx, j], kind="stable")]
