@@ -33,6 +33,11 @@ class Race:
     dataset: Dataset
     racers: list[Racer]
     running: bool = False
+    seed: int = 0  # the common initial weights W ~ N(0, 0.01^2) (and every racer's shuffles) come from it
+    patience: int | None = None  # early stopping on validation loss, in evaluations; None: off
+    max_epochs: float = 20.0  # a racer stops once it has processed this many epochs of samples
+    clock: float = 0.0  # epochs the pace allows so far (the race's synchronised clock)
+    last_step: float | None = None  # time.monotonic() of the last live step; None after a pause
 
 
 def get_race() -> Race | None:
