@@ -128,23 +128,12 @@ def _check_labels(y: object, n: int, n_classes: int) -> np.ndarray:
     return y
 
 
-def softmax_columns_(S: np.ndarray) -> np.ndarray:
-    """In place: column j of S becomes ``softmax(S[:, j]) = exp(s - max s) / sum exp(s - max s)``.
-
-    The formula of ``core.functions.softmax`` applied to the columns of a K x B score matrix without a
-    copy: reducing over the leading axis of length K is several times faster than over a row of length K.
-    """
-    S -= S.max(axis=0)
-    np.exp(S, out=S)
-    S /= S.sum(axis=0)
-    return S
-
-
 class MinibatchBuffers:
     """Scratch arrays reused by ``minibatch_step`` for batches of up to ``batch_size`` samples."""
 
     def __init__(self, n_features: int, n_classes: int, batch_size: int) -> None:
-        self.S = np.empty((n_classes, batch_size), dtype=DTYPE)  # scores, then a - y, kept K x B
+        self.scores_bk = np.empty((batch_size, n_classes), dtype=DTYPE)  # X_b W^T, as BLAS writes it fastest
+        self.S = np.empty((n_classes, batch_size), dtype=DTYPE)  # scores, then eta/B (a - y), kept K x B
         self.dW = np.empty((n_classes, n_features), dtype=DTYPE)
         self.cols = np.arange(batch_size)
 
@@ -155,20 +144,25 @@ def minibatch_step(
     """One update ``W <- W - eta dW``, ``b <- b - eta db`` on the batch (Xb, yb), in place; returns its loss.
 
     The loss is the batch's mean cross-entropy at the weights before the update, ``ln sum exp(s - m) - (s_y - m)``.
+    Scores are computed as ``X_b W^T`` (the faster product for a batch of rows) and copied to K x B, where the
+    softmax's reductions run over the leading axis.
     """
     n = len(yb)
-    S = buf.S if n == buf.S.shape[1] else np.empty((len(b), n), dtype=DTYPE)
+    if n == buf.S.shape[1]:
+        S, scores_bk = buf.S, buf.scores_bk
+    else:  # the last, shorter batch of an epoch
+        S, scores_bk = np.empty((len(b), n), dtype=DTYPE), np.empty((n, len(b)), dtype=DTYPE)
     cols = buf.cols[:n]
-    np.matmul(W, Xb.T, out=S)  # s = W x + b for each column: K x B
-    S += b[:, None]
+    np.matmul(Xb, W.T, out=scores_bk)
+    np.copyto(S, scores_bk.T)
+    S += b[:, None]  # s = W x + b for each column: K x B
     S -= S.max(axis=0)
     s_y = S[yb, cols]  # s_y - max s, kept for the loss before exp overwrites S
     np.exp(S, out=S)
     z = S.sum(axis=0)
     loss = float(np.mean(np.log(z) - s_y))
-    S /= z  # a = softmax(s), the formula of softmax_columns_
-    S[yb, cols] -= 1.0  # a - y
-    S *= eta / n
+    S *= (eta / n) / z  # (eta / B) a: softmax's normalisation and the step size in one pass
+    S[yb, cols] -= eta / n  # (eta / B) (a - y)
     np.matmul(S, Xb, out=buf.dW)  # (eta / B) sum_i (a_i - y_i) x_i^T
     W -= buf.dW
     b -= S.sum(axis=1)
@@ -178,6 +172,10 @@ def minibatch_step(
 SGD_BLOCK = 32
 """Samples per block in ``sgd_block``: large enough to amortise the block's matrix products, small enough
 that the per-sample 2k x K product stays cheap."""
+
+SHIFT_FREE = (-20.0, 60.0)
+"""Range of max s in which ``sgd_block`` skips softmax's max shift: exp(s) of float32 neither overflows
+(exp(60) * K << 3.4e38) nor loses the largest terms to subnormals (exp(-20 - 67) is still normal)."""
 
 _EYE = np.eye(1024, dtype=DTYPE)  # one-hot rows y_i, by fancy indexing (K <= 1024 classes)
 
@@ -232,10 +230,15 @@ def sgd_block(W: np.ndarray, b: np.ndarray, Xb: np.ndarray, yb: np.ndarray, etas
     A = M[:k]
     # This loop is most of the cost of pure SGD, so every call counts: ndarray.dot has less overhead than
     # matmul for a vector times a small matrix, and Python's max and sum of a K-list beat numpy's reductions.
+    # Softmax a = exp(s - m) / sum exp(s - m) is the same for any shift m; the max shift of core.softmax is
+    # what keeps exp in float32's range, so it is applied only when max s leaves SHIFT_FREE (a saved call).
     exp, divide, subtract = np.exp, np.divide, np.subtract
+    low, high = SHIFT_FREE
     for c, a in zip(coef, A, strict=True):
         s = c.dot(M)
-        subtract(s, max(s.tolist()), out=s)  # softmax with the max shift, as core.functions.softmax
+        m = max(s.tolist())
+        if not low <= m <= high:  # also true for NaN: the shift then propagates it, as core.softmax would
+            subtract(s, m, out=s)
         exp(s, out=s)
         divide(s, sum(s.tolist()), out=a)
     losses = -np.log(np.maximum(A[np.arange(k), yb], TINY))

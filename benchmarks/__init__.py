@@ -1,0 +1,1 @@
+"""Benchmarks of the training core against straightforward numpy and torch: ``python -m benchmarks``."""
