@@ -152,17 +152,17 @@ def minibatch_step(
         S, scores_bk = buf.S, buf.scores_bk
     else:  # the last, shorter batch of an epoch
         S, scores_bk = np.empty((len(b), n), dtype=DTYPE), np.empty((n, len(b)), dtype=DTYPE)
-    cols = buf.cols[:n]
     np.matmul(Xb, W.T, out=scores_bk)
-    np.copyto(S, scores_bk.T)
-    S += b[:, None]  # s = W x + b for each column: K x B
+    np.add(scores_bk.T, b[:, None], out=S)  # s = W x + b for each column: K x B
     S -= S.max(axis=0)
-    s_y = S[yb, cols]  # s_y - max s, kept for the loss before exp overwrites S
+    target = yb * n + buf.cols[:n]  # flat index of (y_i, i) in S
+    flat = S.reshape(-1)  # a view: S is C-contiguous
+    s_y = flat[target]  # s_y - max s, kept for the loss before exp overwrites S
     np.exp(S, out=S)
     z = S.sum(axis=0)
-    loss = float(np.mean(np.log(z) - s_y))
+    loss = (float(np.log(z).sum()) - float(s_y.sum())) / n
     S *= (eta / n) / z  # (eta / B) a: softmax's normalisation and the step size in one pass
-    S[yb, cols] -= eta / n  # (eta / B) (a - y)
+    flat[target] -= eta / n  # (eta / B) (a - y)
     np.matmul(S, Xb, out=buf.dW)  # (eta / B) sum_i (a_i - y_i) x_i^T
     W -= buf.dW
     b -= S.sum(axis=1)
