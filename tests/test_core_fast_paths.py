@@ -135,3 +135,21 @@ def test_trainer_with_float64_input_equals_float32_input(small):
     a.advance(max_updates=300)
     b.advance(max_updates=300)
     np.testing.assert_array_equal(a.model.W, b.model.W)
+
+
+@pytest.mark.parametrize("batch_size", [1, 100, 600])
+def test_benchmark_methods_compute_the_same_epoch(small, batch_size):
+    """The benchmark's baselines (a straightforward numpy loop, uint8 storage) train the epoch core trains."""
+    from benchmarks.methods import core_trainer, core_uint8, numpy_loop
+
+    X, y = small
+    X8 = np.round(X * 255).astype(np.uint8)
+    X = X8.astype(DTYPE) / DTYPE(255)
+    init = init_model(X.shape[1], 10, seed=6)
+    order = epoch_order(len(X), 0, seed=6, shuffle=batch_size < len(X))
+    args = (init.W, init.b, batch_size, 0.05)
+    W, b = core_trainer(X, y, *args, seed=6)()()
+    for prepare in (numpy_loop(X, y, *args, order), core_uint8(X8, y, *args, order)):
+        W_other, b_other = prepare()()
+        np.testing.assert_allclose(W_other, W, atol=ATOL)
+        np.testing.assert_allclose(b_other, b, atol=ATOL)
