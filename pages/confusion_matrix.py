@@ -89,9 +89,10 @@ table, pairs = st.columns([3, 2])
 with table:
     st.dataframe(per_class_table(per_class_metrics(cm), names), hide_index=True, width="stretch")
     st.caption(
-        "Precision: of the images predicted as the class, the share that are it. Recall: of the images of the "
-        'class, the share recognised. Accuracy: the share of all images on which "is it this class?" is '
-        "answered right (one-vs-rest). A dash means 0 / 0: undefined, not zero."
+        "Images: how many of the class there are (support). Precision TP / (TP + FP): of the images predicted as "
+        "the class, the share that are it. Recall TP / (TP + FN): of the images of the class, the share "
+        'recognised. Accuracy (TP + TN) / N: the share of all images on which "is it this class?" is answered '
+        "right (one-vs-rest). A dash means 0 / 0: undefined, not zero."
     )
 with pairs:
     st.subheader("Most confused pairs")
@@ -100,7 +101,7 @@ with pairs:
         st.success("No confusions at all on these images.")
     for n, pair in enumerate(confused):
         st.button(
-            f"{names[pair.true]} taken for {names[pair.predicted]}: {pair.count} images",
+            f"{names[pair.true]} taken for {names[pair.predicted]}: {pair.count} image{'s' if pair.count > 1 else ''}",
             key=f"cm_pair_{n}",
             on_click=pick_cell,
             args=(pair.true, pair.predicted),

@@ -12,7 +12,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 FONT = {"size": 16}
-AXIS_FONT = {"tickfont": {"size": 16}, "title": {"font": {"size": 18}}}
 IMAGES_PER_ROW = 6
 
 
@@ -35,9 +34,13 @@ def confusion_heatmap(cm: np.ndarray, shares: np.ndarray, class_names: list[str]
     """
     K = cm.shape[0]
     z = shares if normalised else cm
-    text = [[percent(v) if normalised else f"{int(c)}" for v, c in zip(srow, crow, strict=True)]
+    # Whole percents fit a cell; an empty cell of the shares (0%) stays blank so the confusions stand out.
+    text = [[(f"{100 * v:.0f}%" if c else "") if normalised else f"{int(c)}" for v, c in zip(srow, crow, strict=True)]
             for srow, crow in zip(shares, cm, strict=True)]  # fmt: skip
-    ticks = {"tickvals": list(range(K)), "ticktext": list(class_names), **AXIS_FONT}
+    hover = [[f"true {class_names[i]}, predicted {class_names[j]}<br>{int(cm[i, j])} images"
+              + ("" if math.isnan(shares[i, j]) else f" ({100 * shares[i, j]:.1f}% of true {class_names[i]})")
+              for j in range(K)] for i in range(K)]  # fmt: skip
+    ticks = {"tickvals": list(range(K)), "ticktext": list(class_names), "tickfont": {"size": 16}}
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -46,23 +49,45 @@ def confusion_heatmap(cm: np.ndarray, shares: np.ndarray, class_names: list[str]
             text=text,
             texttemplate="%{text}",
             textfont={"size": 14 if K <= 10 else 10},
-            customdata=np.dstack([cm, np.nan_to_num(shares * 100)]),
             colorscale="Blues",
             zmin=0,
             zmax=1 if normalised else None,
             colorbar={"title": {"text": "share" if normalised else "count"}, "thickness": 16},
-            hovertemplate="true %{y}, predicted %{x}<br>%{customdata[0]} images "
-            "(%{customdata[1]:.1f}% of true %{y})<extra></extra>",
+            hoverinfo="skip",
         )
+    )
+    # Invisible markers on the cell centres carry the hover text and make a cell clickable: Streamlit reports
+    # clicked scatter points as a selection (a heatmap cell alone is not selectable).
+    i, j = np.divmod(np.arange(K * K), K)
+    fig.add_scatter(
+        x=j,
+        y=i,
+        mode="markers",
+        marker={"symbol": "square", "size": 36 if K <= 10 else 18, "opacity": 0},
+        hovertext=[hover[a][b] for a, b in zip(i, j, strict=True)],
+        hovertemplate="%{hovertext}<extra></extra>",
+        showlegend=False,
     )
     title = "Normalised by row: share of each true class" if normalised else "Counts"
     fig.update_layout(
         title={"text": title, "font": {"size": 20}},
         font=FONT,
-        height=560,
+        height=540,
         margin={"t": 60, "b": 10, "l": 10, "r": 10},
-        xaxis={"title": {"text": "predicted class j"}, "side": "bottom", "constrain": "domain", **ticks},
-        yaxis={"title": {"text": "true class i"}, "autorange": "reversed", "scaleanchor": "x", **ticks},
+        xaxis={
+            "title": {"text": "predicted class j", "font": {"size": 18}},
+            "range": [-0.5, K - 0.5],
+            "constrain": "domain",
+            **ticks,
+        },
+        yaxis={
+            "title": {"text": "true class i", "font": {"size": 18}},
+            "range": [K - 0.5, -0.5],  # reversed: class 0 on top; fixed, as the markers would pad it
+            "scaleanchor": "x",
+            "constrain": "domain",
+            **ticks,
+        },
+        clickmode="event+select",
     )
     return fig
 
@@ -71,11 +96,11 @@ def per_class_table(metrics: dict[str, np.ndarray], class_names: list[str] | tup
     """``core.metrics.per_class_metrics`` as table columns: support, precision, recall, one-vs-rest accuracy."""
     return {
         "class": list(class_names),
-        "images (support)": [int(n) for n in metrics["support"]],
+        "images": [int(n) for n in metrics["support"]],
         "predicted": [int(n) for n in metrics["predicted"]],
-        "precision TP/(TP+FP)": [percent(v) for v in metrics["precision"]],
-        "recall TP/(TP+FN)": [percent(v) for v in metrics["recall"]],
-        "accuracy (TP+TN)/N": [percent(v) for v in metrics["accuracy"]],
+        "precision": [percent(v) for v in metrics["precision"]],
+        "recall": [percent(v) for v in metrics["recall"]],
+        "accuracy": [percent(v) for v in metrics["accuracy"]],
     }
 
 

@@ -21,6 +21,10 @@ DIVERGING = "RdBu_r"
 """Plotly's red-blue scale reversed: positive weights red (warm), negative blue (cool), zero white."""
 PIXELS = "gray_r"
 PAIRS_PER_ROW = 5
+SPACER = 0.3
+"""Width of the gap between two template-and-mean pairs, relative to one image."""
+PLOT_WIDTH = 1000
+"""About the pixels a full-width chart gets on a projector: sets the figure's height so images stay square."""
 
 
 def symmetric_limit(values: np.ndarray) -> float:
@@ -65,26 +69,31 @@ def templates_figure(
     """
     W = np.asarray(W, dtype=np.float64)
     K = W.shape[0]
-    per_pair = 2 if means is not None else 1
+    per_row = min(K, PAIRS_PER_ROW)
     n_rows = math.ceil(K / PAIRS_PER_ROW)
-    n_cols = min(K, PAIRS_PER_ROW) * per_pair
+    # With the means: [template, mean, narrow spacer] per class, so each pair reads as one unit.
+    step = 3 if means is not None else 1
+    widths = ([1.0, 1.0, SPACER] * per_row)[:-1] if means is not None else [1.0] * per_row
     titles = []
     for r in range(n_rows):
-        for c in range(min(K, PAIRS_PER_ROW)):
+        row = []
+        for c in range(per_row):
             k = r * PAIRS_PER_ROW + c
-            titles += [f"w<sub>{k}</sub>: {class_names[k]}" if k < K else ""]
+            row.append(f"w<sub>{k}</sub>: {class_names[k]}" if k < K else "")
             if means is not None:
-                titles += [f"mean of {class_names[k]}" if k < K else ""]
+                row += [f"mean of {class_names[k]}" if k < K else "", ""]
+        titles += row[: len(widths)]
     fig = make_subplots(
         rows=n_rows,
-        cols=n_cols,
+        cols=len(widths),
+        column_widths=widths,
         subplot_titles=titles,
-        horizontal_spacing=0.04 / max(n_cols / 10, 1) if means is not None else 0.03,
-        vertical_spacing=0.12 / max(n_rows / 2, 1),
+        horizontal_spacing=0.006,
+        vertical_spacing=0.1 / n_rows,
     )
     shared = symmetric_limit(W)
     for k in range(K):
-        row, col = k // PAIRS_PER_ROW + 1, (k % PAIRS_PER_ROW) * per_pair + 1
+        row, col = k // PAIRS_PER_ROW + 1, (k % PAIRS_PER_ROW) * step + 1
         limit = symmetric_limit(W[k]) if per_class else shared
         name = f"w<sub>{k}</sub> ({class_names[k]})"
         fig.add_trace(_weight_heatmap(W[k].reshape(shape), limit, name, None if per_class else "coloraxis"), row, col)
@@ -102,7 +111,7 @@ def templates_figure(
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     # Every subplot keeps square pixels: anchor each y axis to its own x axis.
-    for n in range(2, n_rows * n_cols + 1):
+    for n in range(2, n_rows * len(widths) + 1):
         fig.update_layout({f"yaxis{n}": {"scaleanchor": f"x{n}"}})
     scale = "each class on its own scale" if per_class else f"one scale for all classes, ±{shared:.3g}"
     fig.update_layout(
@@ -112,7 +121,7 @@ def templates_figure(
             "font": TITLE_FONT,
         },  # fmt: skip
         font=FONT,
-        height=190 * n_rows + 110,
+        height=n_rows * (round(PLOT_WIDTH / sum(widths)) + 40) + 100,
         margin={"t": 90, "b": 10, "l": 10, "r": 10},
         coloraxis={
             "colorscale": DIVERGING,
