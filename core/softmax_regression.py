@@ -231,16 +231,25 @@ def sgd_block(W: np.ndarray, b: np.ndarray, Xb: np.ndarray, yb: np.ndarray, etas
     # This loop is most of the cost of pure SGD, so every call counts: ndarray.dot has less overhead than
     # matmul for a vector times a small matrix, and Python's max and sum of a K-list beat numpy's reductions.
     # Softmax a = exp(s - m) / sum exp(s - m) is the same for any shift m; the max shift of core.softmax is
-    # what keeps exp in float32's range, so it is applied only when max s leaves SHIFT_FREE (a saved call).
+    # what keeps exp in float32's range, so it is skipped while max s stays inside SHIFT_FREE. Since
+    # 0 <= a_i <= 1, |s_j - S_j| <= sum_i |R[j, i]|: when that bound keeps every sample of the block inside,
+    # the loop needs no test at all.
     exp, divide, subtract = np.exp, np.divide, np.subtract
     low, high = SHIFT_FREE
-    for c, a in zip(coef, A, strict=True):
-        s = c.dot(M)
-        m = max(s.tolist())
-        if not low <= m <= high:  # also true for NaN: the shift then propagates it, as core.softmax would
-            subtract(s, m, out=s)
-        exp(s, out=s)
-        divide(s, sum(s.tolist()), out=a)
+    top, reach = S.max(axis=1), np.abs(R).sum(axis=1)
+    if np.all(top + reach <= high) and np.all(top - reach >= low):  # False for NaN: then the tested loop
+        for c, a in zip(coef, A, strict=True):
+            s = c.dot(M)
+            exp(s, out=s)
+            divide(s, sum(s.tolist()), out=a)
+    else:
+        for c, a in zip(coef, A, strict=True):
+            s = c.dot(M)
+            m = max(s.tolist())
+            if not low <= m <= high:  # also true for NaN: the shift then propagates it, as core.softmax would
+                subtract(s, m, out=s)
+            exp(s, out=s)
+            divide(s, sum(s.tolist()), out=a)
     losses = -np.log(np.maximum(A[np.arange(k), yb], TINY))
     A -= Y  # g_i = a_i - y_i
     A *= etas[:, None]
