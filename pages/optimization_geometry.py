@@ -39,8 +39,12 @@ from ui.state import persistent
 
 ensure_framed()
 
-LIVE, PLAY, POINTS_OK = "geo_live", "geo_play", "geo_points_ok"
-TRAIN_TICK, PLAY_TICK = 0.25, 0.2  # seconds between fragment runs while training / playing
+LIVE, PLAY, POINTS_OK, VIEW_KEY = "geo_live", "geo_play", "geo_points_ok", "geo_view"
+VIEWS = ["Decision regions", "Loss surface", "BGD vs SGD paths"]
+# Seconds between fragment runs while training / playing. Seen in Chromium: with 0.2 s the paths view's ~100 KB
+# of figures per run never got drawn (each run replaced the previous before it was shown); 0.5 s draws every run.
+TRAIN_TICK, PLAY_TICK = 0.25, 0.5
+PLAY_FRAMES = 40  # an animation shows about this many frames, whatever the number of updates
 TRAIN_BUDGET = 0.04  # seconds of training per tick: keeps each run short
 PATHS = {"Batch GD": "bgd", "Mini-batch SGD": "mb", "Pure SGD": "sgd"}
 PATH_DEFAULTS = {"bgd": (0.5, "constant"), "mb": (0.5, "constant"), "sgd": (0.5, "inverse")}
@@ -176,7 +180,7 @@ def regions_tab(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> None:
         "$i$ and $j$ is where $s_i(x) = s_j(x)$: the line $(w_i - w_j)\\cdot x + (b_i - b_j) = 0$, perpendicular "
         "to $w_i - w_j$. Each arrow is a weight vector $w_k$ drawn from the origin."
     )
-    figure, controls = st.columns([2.2, 1])
+    figure, controls = st.columns([1.7, 1])
     with controls:
         show_typed = (
             st.radio("Weights shown", ["Trained live", "Typed"], key=widget_default("geo_show", "Trained live"))
@@ -197,7 +201,7 @@ def regions_tab(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> None:
         st.subheader("Type the weights")
         angles = 2 * np.pi * np.arange(K) / K + np.pi / 2
         centres = BLOB_RADIUS * np.column_stack([np.cos(angles), np.sin(angles)])
-        W = matrix_input(f"W ({K} × 2): row k is w_k", format_matrix(centres, 3), key=f"geo_W{K}")
+        W = matrix_input(f"W ({K} × 2): row k is w_k", format_matrix(np.round(centres, 3) + 0.0, 3), key=f"geo_W{K}")
         b = vector_input(f"b ({K} numbers)", format_vector(np.zeros(K)), key=f"geo_b{K}")
         typed = None
         if W is not None and b is not None:
@@ -232,38 +236,46 @@ def slice_geometry(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple, k: int
     return memo("geo_slice", key, compute) | {"key": key, "k": k, "start": start}
 
 
-def surface_tab(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> dict | None:
+def slice_controls(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> dict:
+    """The free class k and the common start (shared by the surface and the paths views), and the geometry."""
     st.markdown(
         "**Which loss?** Softmax regression itself, on the data above, restricted to a 2-D slice of weight space "
         "through the optimum $(W^*, b^*)$ found by batch GD: every weight and bias stays at the optimum except "
         "the weight vector $w_k = (W_{k,1}, W_{k,2})$ of one class $k$. So the surface has exactly two free "
-        "parameters and *is* that loss:"
+        "parameters and *is* that loss."
     )
-    st.latex(
-        r"C(w_k) = -\frac{1}{N}\sum_{i=1}^{N} \ln a_{y_i}(x_i),\quad a = \mathrm{softmax}(W x + b^*),\quad"
-        r"W = W^* \text{ with row } k \text{ replaced by } w_k,\qquad"
-        r"\frac{\partial C}{\partial w_k} = \frac{1}{N}\sum_i (a_{k,i} - y_{k,i})\, x_i"
-    )
-    left, right = st.columns([2.2, 1])
-    with right:
+    k_col, start_col, _ = st.columns([1, 1, 2])
+    with k_col:
         k = st.selectbox("Free class k", range(K), format_func=lambda i: f"class {i + 1}",
                          key=widget_default(f"geo_k{K}", 0))  # fmt: skip
+    with start_col:
         start = vector_input("Start θ₀ = w_k of every path", "0, 0", key="geo_start",
                              help="Two numbers; (0, 0) is near the guide's initial W ~ N(0, 0.01²).")  # fmt: skip
         if start is not None and start.shape != (2,):
             st.error(f"the start needs exactly 2 numbers (W_k1, W_k2); got {start.size}", icon=":material/error:")
             start = None
-        show_3d = st.checkbox("Also show a 3-D surface", key=widget_default("geo_3d", False))
-    if start is None:
+    if start is None:  # keep drawing from the last valid start
         start = st.session_state.get("geo_start_ok", np.zeros(2))
     st.session_state["geo_start_ok"] = start
-    geo = slice_geometry(X, y, K, data_key, int(k), start)
-    minimum = geo["minimum"]
+    return slice_geometry(X, y, K, data_key, int(k), start)
+
+
+def surface_view(geo: dict) -> None:
+    k, minimum = geo["k"], geo["minimum"]
+    st.latex(
+        r"C(w_k) = -\frac{1}{N}\sum_{i=1}^{N} \ln a_{y_i}(x_i),\quad a = \mathrm{softmax}(W x + b^*),\quad"
+        r"W = W^* \text{ with row } k \text{ replaced by } w_k"
+    )
+    st.latex(r"\frac{\partial C}{\partial w_k} = \frac{1}{N}\sum_{i=1}^{N} (a_{k}(x_i) - y_{i,k})\, x_i")
+    left, right = st.columns([2.2, 1])
     with right:
         st.metric("Minimum C", f"{minimum.loss:.5f}")
         st.metric("‖∇C‖ there", f"{minimum.gradient_norm:.1e}")
-        st.caption(f"Minimum at w_{k + 1} = ({minimum.theta[0]:.3f}, {minimum.theta[1]:.3f}).")
-        if not minimum.converged:
+        st.caption(f"Minimum at w_{k + 1} = ({minimum.theta[0]:.3f}, {minimum.theta[1]:.3f}), found by batch GD.")
+        st.caption("Red arrows: −∇C on a grid, longer where the slope is steeper; they point downhill.")
+        show_3d = st.checkbox("Also show a 3-D surface", key=widget_default("geo_3d", False))
+    if not minimum.converged:
+        with right:
             st.warning(
                 "Batch GD found no minimum: these classes are separable by a line through the origin, so the loss "
                 "keeps falling as w_k grows. Raise the spread to see a bowl.",
@@ -271,13 +283,12 @@ def surface_tab(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> dict |
             )
     with left:
         st.plotly_chart(
-            surface_figure(geo["surface"], geo["field"], minimum.theta, int(k), start), key="geo_surface",
+            surface_figure(geo["surface"], geo["field"], minimum.theta, k, geo["start"]), key="geo_surface",
             width="stretch",
         )  # fmt: skip
         if show_3d:
-            st.plotly_chart(surface_3d_figure(geo["surface"], minimum.theta, minimum.loss, int(k)),
+            st.plotly_chart(surface_3d_figure(geo["surface"], minimum.theta, minimum.loss, k),
                             key="geo_surface_3d", width="stretch")  # fmt: skip
-    return geo
 
 
 # ---------------------------------------------------------------- view 3: BGD vs SGD paths
@@ -331,7 +342,7 @@ def path_controls(name: str, tag: str, n: int) -> dict | None:
 def paths_tab(geo: dict) -> None:
     problem: WeightSlice = geo["problem"]
     st.markdown(
-        f"Three optimisers walk on the surface of the previous tab (class {geo['k'] + 1}'s weights, N = "
+        f"Three optimisers walk on the loss surface (class {geo['k'] + 1}'s weights, N = "
         f"{problem.n}) from the same start, each with its own $\\eta_0$ and schedule: "
         "$\\theta \\leftarrow \\theta - \\eta_t\\, \\nabla C_B(\\theta)$ with $\\nabla C_B$ the gradient on a batch of "
         "$B$ samples. Batch GD (B = N) is smooth; pure SGD (B = 1) wanders, and with a decaying $\\eta_t$ settles."
@@ -373,7 +384,7 @@ def paths_view(geo: dict, paths: dict, T: int) -> None:
     """The animated paths (``step`` updates shown) with the loss curves and the convergence view."""
     state = play_state()
     if state["playing"]:
-        state["step"] = min(T, state["step"] + max(1, T // 100))
+        state["step"] = min(T, state["step"] + max(1, T // PLAY_FRAMES))
         if state["step"] >= T:
             state["playing"] = False
             st.rerun()  # a full run re-reads run_every, so the timer stops
@@ -410,10 +421,16 @@ st.markdown(
     "weight vectors, a loss surface with its gradient arrows, and batch GD against SGD walking on it."
 )
 X, y, K, data_key = data_controls()
-regions, surface, paths_panel = st.tabs(["Decision regions", "Loss surface", "BGD vs SGD paths"])
-with regions:
+# One view at a time: only the chosen view computes, and its live fragment is the only one running.
+view = st.segmented_control(
+    "View", VIEWS, required=True, key=widget_default(VIEW_KEY, VIEWS[0]), label_visibility="collapsed", width="stretch"
+)
+st.divider()
+if view == VIEWS[0]:
     regions_tab(X, y, K, data_key)
-with surface:
-    geometry = surface_tab(X, y, K, data_key)
-with paths_panel:
-    paths_tab(geometry)
+else:
+    geometry = slice_controls(X, y, K, data_key)
+    if view == VIEWS[1]:
+        surface_view(geometry)
+    else:
+        paths_tab(geometry)

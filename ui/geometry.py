@@ -17,6 +17,9 @@ CLASS_COLORS = ("#1f77b4", "#e8710a", "#2ca02c", "#9467bd")
 PATH_COLORS = ("#111111", "#d62728", "#e91e9c")
 """Batch GD, mini-batch SGD, pure SGD."""
 
+SURFACE_COLORS = [[0.0, "#fffbe6"], [0.45, "#a6d5e8"], [1.0, "#3f7fbf"]]
+"""Pale at the minimum, blue uphill: dark paths and red arrows stay visible everywhere."""
+
 
 def _blend(color: str, weight: float) -> str:
     """``color`` mixed with white: weight 0 is white, 1 the colour itself."""
@@ -125,10 +128,10 @@ def _contour(surface: Surface) -> go.Contour:
         x=surface.u,
         y=surface.v,
         z=surface.loss,
-        colorscale="Blues_r",
+        colorscale=SURFACE_COLORS,
         ncontours=28,
         contours={"coloring": "heatmap", "showlines": True},
-        line={"color": "rgba(255,255,255,0.5)", "width": 1},
+        line={"color": "rgba(60,60,60,0.35)", "width": 1},
         colorbar={"title": {"text": "C", "font": {"size": 18}}, "tickfont": {"size": 15}},
         hovertemplate="W<sub>k,1</sub> = %{x:.3f}<br>W<sub>k,2</sub> = %{y:.3f}<br>C = %{z:.4f}<extra></extra>",
         name="C",
@@ -156,16 +159,18 @@ def surface_figure(
     cell = float(field.u[1] - field.u[0])
     norms = np.hypot(field.du, field.dv)
     longest = float(norms.max())
+    arrows = []
     for r, v in enumerate(field.v):
         for c, u in enumerate(field.u):
             if longest == 0 or norms[r, c] < 0.05 * longest:
                 continue
             f = 0.9 * cell / longest
-            fig.add_annotation(
-                x=u - f * field.du[r, c], y=v - f * field.dv[r, c], ax=u, ay=v,
-                xref="x", yref="y", axref="x", ayref="y", showarrow=True,
-                arrowhead=2, arrowsize=1, arrowwidth=1.8, arrowcolor="#c62828", text="",
+            arrows.append(
+                {"x": u - f * field.du[r, c], "y": v - f * field.dv[r, c], "ax": u, "ay": v, "xref": "x", "yref": "y",
+                 "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 2, "arrowsize": 1, "arrowwidth": 1.8,
+                 "arrowcolor": "#c62828", "text": ""}
             )  # fmt: skip
+    fig.update_layout(annotations=arrows)  # one call: add_annotation per arrow re-validates them all each time
     _minimum_marker(fig, theta_min)
     if start is not None:
         fig.add_scatter(
@@ -185,7 +190,7 @@ def surface_figure(
 
 def surface_3d_figure(surface: Surface, theta_min: np.ndarray, loss_min: float, k: int) -> go.Figure:
     """The same loss as a 3-D surface, with the minimum marked."""
-    fig = go.Figure(go.Surface(x=surface.u, y=surface.v, z=surface.loss, colorscale="Blues_r", showscale=False))
+    fig = go.Figure(go.Surface(x=surface.u, y=surface.v, z=surface.loss, colorscale=SURFACE_COLORS, showscale=False))
     fig.add_scatter3d(
         x=[theta_min[0]], y=[theta_min[1]], z=[loss_min], mode="markers", name="minimum",
         marker={"size": 8, "color": "gold", "line": {"color": "black", "width": 1}},
