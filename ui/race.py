@@ -147,10 +147,20 @@ def new_race(
     racers, names = [], set()
     for s in settings:
         trainer = Trainer(
-            ds.X_train, ds.y_train, ds.X_val, ds.y_val, batch_size=s["batch_size"], eta=s["eta"],
-            schedule=s["schedule"], shuffle=s["shuffle"], seed=seed, init=init, n_classes=ds.n_classes,
-            early_stopping_patience=patience, **schedule_params(s),
-        )  # fmt: skip
+            ds.X_train,
+            ds.y_train,
+            ds.X_val,
+            ds.y_val,
+            batch_size=s["batch_size"],
+            eta=s["eta"],
+            schedule=s["schedule"],
+            shuffle=s["shuffle"],
+            seed=seed,
+            init=init,
+            n_classes=ds.n_classes,
+            early_stopping_patience=patience,
+            **schedule_params(s),
+        )
         name = racer_label(s["batch_size"], len(ds.y_train))
         while name in names:  # two racers with one batch size: tell them apart in the legend
             name += " ʹ"
@@ -340,7 +350,7 @@ def _mark_diverged(fig: go.Figure, racer: Racer, color: str, x: np.ndarray, y: n
                 textfont={"color": color, "size": 15},
                 name=f"{racer.name}: diverged",
                 showlegend=False,
-            )  # fmt: skip
+            )
         )
 
 
@@ -356,10 +366,12 @@ def loss_figure(racers: list[Racer], axis: str = "epochs", log_x: bool = False, 
                     x=x,
                     y=y,
                     mode="lines",
-                    name=f"{racer.name} · {label}",
+                    name=racer.name,
                     legendgroup=racer.name,
+                    showlegend=label == "train",
                     line={"color": color, "dash": dash, "width": 3},
-                )  # fmt: skip
+                    hovertemplate=f"{label}: %{{y:.4g}}",
+                )
             )
             if column == "train_loss":
                 _mark_diverged(fig, racer, color, x, y)
@@ -378,10 +390,11 @@ def accuracy_figure(
         _mark_diverged(fig, racer, color, x, y)
     if reference is not None:
         fig.add_hline(
-            y=reference.accuracy, line={"dash": "dot", "color": "#555", "width": 2},
+            y=reference.accuracy,
+            line={"dash": "dot", "color": "#555", "width": 2},
             annotation={"text": f"linear model ≈ {reference.accuracy:.1%}", "font": {"size": 15}},
             annotation_position="bottom right",
-        )  # fmt: skip
+        )
     return _layout(fig, "Validation accuracy", axis, log_x, "accuracy")
 
 
@@ -407,7 +420,7 @@ def trace_figure(racers: list[Racer], axis: str = "epochs", log_x: bool = False,
                 opacity=0.25,
                 line={"color": color, "width": 1},
                 hoverinfo="skip",
-            )  # fmt: skip
+            )
         )
         fig.add_trace(
             kind(
@@ -417,7 +430,7 @@ def trace_figure(racers: list[Racer], axis: str = "epochs", log_x: bool = False,
                 name=f"{racer.name} · smoothed",
                 legendgroup=racer.name,
                 line={"color": color, "width": 3},
-            )  # fmt: skip
+            )
         )
         _mark_diverged(fig, racer, color, *_finite(x, smooth))
     return _layout(fig, "Mini-batch loss of every update (faint) and its moving average", axis, log_x, "C", log_y)
@@ -487,7 +500,7 @@ def variance_figure(result: GradientVariance) -> go.Figure:
             name="measured E‖g_B − g‖²",
             marker={"size": 12, "color": COLORS[0]},
             line={"width": 2, "color": COLORS[0]},
-        )  # fmt: skip
+        )
     )
     fig.add_trace(
         go.Scatter(
@@ -496,7 +509,7 @@ def variance_figure(result: GradientVariance) -> go.Figure:
             mode="lines",
             name="σ² / B (the guide)",
             line={"dash": "dash", "width": 3, "color": "#555"},
-        )  # fmt: skip
+        )
     )
     fig.add_trace(
         go.Scatter(
@@ -505,12 +518,15 @@ def variance_figure(result: GradientVariance) -> go.Figure:
             mode="lines",
             name="σ²/B · (N − B)/(N − 1) (without replacement)",
             line={"dash": "dot", "width": 3, "color": COLORS[1]},
-        )  # fmt: skip
+        )
     )
     fig.update_layout(
-        title={"text": "Mini-batch gradient noise falls as 1/B", "font": {"size": 20}}, font=FONT, height=440,
-        margin={"t": 60, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h", "y": -0.25, "font": {"size": 15}},
-    )  # fmt: skip
+        title={"text": "Mini-batch gradient noise falls as 1/B", "font": {"size": 20}},
+        font=FONT,
+        height=440,
+        margin={"t": 60, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "y": -0.25, "font": {"size": 15}},
+    )
     fig.update_xaxes(title_text="batch size B", type="log", **AXIS_FONT)
     fig.update_yaxes(title_text="E‖g_B − g‖²", type="log", **AXIS_FONT)
     return fig
@@ -531,7 +547,7 @@ def sweep_figure(runs: list[SweepRun]) -> go.Figure:
                 name=f"η = {run.eta:g} · {run.verdict}",
                 line={"color": color, "width": 3},
                 marker={"size": 6},
-            )  # fmt: skip
+            )
         )
         if run.diverged and len(x):
             fig.add_trace(
@@ -544,12 +560,15 @@ def sweep_figure(runs: list[SweepRun]) -> go.Figure:
                     textposition="top center",
                     showlegend=False,
                     textfont={"color": color, "size": 15},
-                )  # fmt: skip
+                )
             )
     fig.update_layout(
-        title={"text": "Learning-rate sweep: training loss", "font": {"size": 20}}, font=FONT, height=440,
-        margin={"t": 60, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h", "y": -0.22, "font": {"size": 15}},
-    )  # fmt: skip
+        title={"text": "Learning-rate sweep: training loss", "font": {"size": 20}},
+        font=FONT,
+        height=440,
+        margin={"t": 60, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "y": -0.22, "font": {"size": 15}},
+    )
     fig.update_xaxes(title_text=AXES["epochs"], **AXIS_FONT)
     fig.update_yaxes(title_text="cross-entropy C", type="log", **AXIS_FONT)
     return fig
@@ -585,19 +604,28 @@ def race_options() -> tuple[int, int, int | None, float, float | None]:
     n = box.number_input("Racers", min_value=2, max_value=4, step=1, key="race_n")
     epochs = box.number_input("Stop after (epochs)", min_value=1, max_value=1000, step=1, key="race_epochs")
     pace = box.select_slider(
-        "Pace", options=list(PACE_LABELS), key="race_pace",
+        "Pace",
+        options=list(PACE_LABELS),
+        key="race_pace",
         help="How fast the race clock runs. Every racer may process this many epochs per second of page time; "
         "one that cannot keep up within the compute budget falls behind.",
-    )  # fmt: skip
+    )
     patience = box.number_input(
-        "Early stopping: patience", min_value=0, max_value=100, step=1, key="race_patience",
+        "Early stopping: patience",
+        min_value=0,
+        max_value=100,
+        step=1,
+        key="race_patience",
         help="Stop a racer after this many evaluations without a new best validation loss. 0 = off.",
-    )  # fmt: skip
+    )
     seed = box.number_input("Seed of the initial weights", min_value=0, max_value=2**31 - 1, step=1, key="race_seed")
     box.button(
-        "New seed", key="race_new_seed", icon=":material/casino:", on_click=new_seed,
+        "New seed",
+        key="race_new_seed",
+        icon=":material/casino:",
+        on_click=new_seed,
         help="Draw new common initial weights for every racer (a race in progress restarts from them).",
-    )  # fmt: skip
+    )
     return int(n), int(seed), int(patience) or None, float(epochs), PACE_LABELS[pace]
 
 
@@ -619,24 +647,40 @@ def controls(ds: Dataset, settings: list[dict | None], seed: int, patience: int 
     cols = st.columns([1, 1, 1, 4])
     if race is None:
         cols[0].button(
-            "Start", key="race_start", type="primary", icon=":material/play_arrow:", on_click=start, args=args,
+            "Start",
+            key="race_start",
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=start,
+            args=args,
             disabled=not valid,
-        )  # fmt: skip
+        )
     elif race.running:
         cols[0].button("Pause", key="race_pause", type="primary", icon=":material/pause:", on_click=pause)
     else:
         cols[0].button(
-            "Resume", key="race_resume", type="primary", icon=":material/play_arrow:", on_click=resume,
+            "Resume",
+            key="race_resume",
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=resume,
             disabled=race_over(race),
-        )  # fmt: skip
+        )
     cols[1].button("Reset", key="race_reset", icon=":material/restart_alt:", on_click=reset, disabled=race is None)
     cols[2].button(
-        "+1 epoch", key="race_epoch", icon=":material/skip_next:", on_click=one_epoch, args=args,
+        "+1 epoch",
+        key="race_epoch",
+        icon=":material/skip_next:",
+        on_click=one_epoch,
+        args=args,
         disabled=race is None and not valid,
-    )  # fmt: skip
+    )
     if race is None:
-        cols[3].caption("Press Start: every racer starts from the same initial weights." if valid else
-                        "Fix the settings marked in red to start.")  # fmt: skip
+        cols[3].caption(
+            "Press Start: every racer starts from the same initial weights."
+            if valid
+            else "Fix the settings marked in red to start."
+        )
         return
     state = "running" if race.running else ("finished" if race_over(race) else "paused")
     cols[3].caption(f"Race {state} on **{race.dataset.name}**, seed {race.seed}.")
@@ -680,8 +724,9 @@ def live_race(pace: float | None, axis: str, log_x: bool, log_y: bool) -> None:
         if racer.trainer.diverged:
             col.error(f"**{racer.name}**  \n{status}", icon=":material/close:")
         else:
-            col.markdown(f"<span style='color:{COLORS[i]}'>■</span> **{racer.name}**  \n{status}{rate}",
-                         unsafe_allow_html=True)  # fmt: skip
+            col.markdown(
+                f"<span style='color:{COLORS[i]}'>■</span> **{racer.name}**  \n{status}{rate}", unsafe_allow_html=True
+            )
     reference = linear_reference(race.dataset)
     left, right = st.columns(2)
     left.plotly_chart(loss_figure(race.racers, axis, log_x, log_y), key="race_loss", width="stretch")
@@ -734,6 +779,11 @@ def why_panel(racer: Racer) -> None:
         )
 
 
+def _request(flag: str) -> None:
+    """A button's callback: ask this run to do the (bounded, blocking) experiment, shown with a spinner."""
+    st.session_state[flag] = True
+
+
 def variance_panel(ds: Dataset, seed: int) -> None:
     """The gradient-variance experiment: at a racer's current weights (or the initial ones), for several B."""
     race = get_race()
@@ -743,7 +793,8 @@ def variance_panel(ds: Dataset, seed: int) -> None:
     where = st.selectbox("Measure at", list(choices), key="race_var_at")
     N = len(ds.y_train)
     sizes = [B for B in VARIANCE_SIZES if B <= N // 2]
-    if st.button("Measure the gradient noise", key="race_var_run"):
+    st.button("Measure the gradient noise", key="race_var_run", on_click=_request, args=("race_var_pending",))
+    if st.session_state.pop("race_var_pending", False):
         racer = choices[where]
         model = racer.trainer.model.copy() if racer else init_model(ds.n_features, ds.n_classes, seed)
         with st.spinner("Drawing mini-batches..."):
@@ -762,8 +813,11 @@ def variance_panel(ds: Dataset, seed: int) -> None:
 
 def sweep_panel(ds: Dataset, settings: list[dict | None], seed: int) -> None:
     """The learning-rate sweep: one racer's settings at several eta, a few epochs each, bounded in time."""
-    usable = {f"Racer {i + 1}: {racer_label(s['batch_size'], len(ds.y_train))}": s for i, s in enumerate(settings)
-              if s is not None}  # fmt: skip
+    usable = {
+        f"Racer {i + 1}: {racer_label(s['batch_size'], len(ds.y_train))}": s
+        for i, s in enumerate(settings)
+        if s is not None
+    }
     if not usable:
         st.info("Fix the racers' settings to run a sweep.")
         return
@@ -772,8 +826,11 @@ def sweep_panel(ds: Dataset, settings: list[dict | None], seed: int) -> None:
     s = usable[name]
     st.session_state.setdefault(persistent("race_sweep_epochs"), 3)
     with cols[1]:
-        etas = vector_input("Learning rates η to try", ", ".join(f"{e:g}" for e in sweep_etas(s["eta"])),
-                            key=f"race_sweep_etas_{name[:7]}")  # fmt: skip
+        etas = vector_input(
+            "Learning rates η to try",
+            ", ".join(f"{e:g}" for e in sweep_etas(s["eta"])),
+            key=f"race_sweep_etas_{name[:7]}",
+        )
         if etas is not None:
             try:
                 etas = [check_eta(e, "each η") for e in etas]
@@ -783,14 +840,28 @@ def sweep_panel(ds: Dataset, settings: list[dict | None], seed: int) -> None:
                 st.error(str(exc), icon=":material/error:")
                 etas = None
     epochs = cols[2].number_input("Epochs", min_value=1, max_value=20, step=1, key="race_sweep_epochs")
-    if st.button("Run the sweep", key="race_sweep_run", disabled=etas is None):
+    st.button(
+        "Run the sweep", key="race_sweep_run", disabled=etas is None, on_click=_request, args=("race_sweep_pending",)
+    )
+    if st.session_state.pop("race_sweep_pending", False) and etas is not None:
         init = init_model(ds.n_features, ds.n_classes, seed)
         with st.spinner(f"Training {len(etas)} runs (at most {SWEEP_TIME_LIMIT:g} s each)..."):
             runs = lr_sweep(
-                ds.X_train, ds.y_train, ds.X_val, ds.y_val, batch_size=s["batch_size"], etas=etas,
-                epochs=int(epochs), init=init, n_classes=ds.n_classes, seed=seed, time_limit=SWEEP_TIME_LIMIT,
-                schedule=s["schedule"], shuffle=s["shuffle"], **schedule_params(s),
-            )  # fmt: skip
+                ds.X_train,
+                ds.y_train,
+                ds.X_val,
+                ds.y_val,
+                batch_size=s["batch_size"],
+                etas=etas,
+                epochs=int(epochs),
+                init=init,
+                n_classes=ds.n_classes,
+                seed=seed,
+                time_limit=SWEEP_TIME_LIMIT,
+                schedule=s["schedule"],
+                shuffle=s["shuffle"],
+                **schedule_params(s),
+            )
         st.session_state["race_sweep"] = (name, ds.name, runs)
     if done := st.session_state.get("race_sweep"):
         label, data_name, runs = done
