@@ -50,6 +50,11 @@ if shown is None:
 facts, download = st.columns([3, 1])
 with facts:
     model_facts(shown)
+    if shown.race is not None and shown.race.running:
+        st.caption(
+            "The race waits while you are on this page (it runs on Optimizer Race and Weight Templates): "
+            "these numbers are for the racer's weights now."
+        )
 with download:
     download_button(shown, key="cm_download")
 ds = evaluation_dataset(shown, picked)

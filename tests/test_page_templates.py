@@ -135,6 +135,27 @@ def test_a_racer_is_drawn_live_with_class_means_and_differences(at, digits):
     np.testing.assert_allclose(diff, (W[2].astype(float) - W[7]).reshape(8, 8), rtol=1e-6)
 
 
+def test_a_running_race_goes_on_here_with_the_race_pages_own_step(at, digits):
+    race = make_race(digits, updates=0)
+    at.session_state["race"] = race
+    at.run()
+    t = race.racers[0].trainer
+    assert t.update == 0  # a paused race stays where it is
+    race.running = True
+    at.session_state["race_pace"] = "0.25 epoch/s"  # the clock moves 0.25 x 0.5 s = 0.125 epoch per run
+    for _ in range(3):  # AppTest runs the fragment's body on every run (its timer does not fire here)
+        at.run()
+    assert not at.exception and 0 < t.samples / len(t.X) < 0.4  # 3 x 0.125 epoch, in whole batches of 10
+    zs, _ = templates(at)
+    np.testing.assert_allclose(zs[6], t.model.W[6].reshape(8, 8), rtol=1e-6)
+    assert any("race keeps running" in c.value for c in at.caption)
+    # On the Confusion Matrix page the race waits.
+    at.switch_page("pages/confusion_matrix.py").run()
+    before = t.update
+    at.run()
+    assert t.update == before and any("race waits" in c.value for c in at.caption)
+
+
 def test_an_uploaded_file_is_shown_and_bad_uploads_keep_it(at, digits):
     rng = np.random.default_rng(0)
     W, b = rng.normal(size=(10, 64)), rng.normal(size=10)

@@ -17,6 +17,7 @@ import streamlit as st
 from core.data import Dataset
 from core.models import check_compatible, template_shape, trainer_model_data
 from core.persistence import MAX_FILE_BYTES, load_model, save_model
+from ui.race import PACE_LABELS, PACES, step_race
 from ui.race_state import Race, Racer, get_race
 from ui.state import persistent
 
@@ -27,6 +28,10 @@ SOURCE_KEY = "model_source"
 """The model picker's choice: ``"racer:<index>"`` or ``"upload"``."""
 FILE_KEY = "model_file"
 UPLOAD = "upload"
+PACE_KEY = "race_pace"
+"""The Optimizer Race's pace slider (its label is kept in the session while the race page is away)."""
+LIVE_REFRESH = 0.5
+"""Seconds between two live redraws of a racer's model off the race page (a template grid is larger than a curve)."""
 NO_MODEL = "Start a race on the **Optimizer Race** page, or upload a model file (.h5) above, to see it here."
 
 
@@ -222,3 +227,20 @@ def model_facts(shown: ShownModel) -> None:
             f"Racer {shown.racer.name}: B = {t.batch_size}, eta0 = {t.eta0:g} ({t.schedule}), {t.update:,} updates "
             f"({t.samples / len(t.X):.2f} epochs) on {shown.race.dataset.name}."
         )
+
+
+def live_refresh(shown: ShownModel) -> float | None:
+    """``run_every`` for a fragment showing ``shown``: ``LIVE_REFRESH`` while its race runs, else None (static)."""
+    return LIVE_REFRESH if shown.race is not None and shown.race.running else None
+
+
+def advance_race(shown: ShownModel) -> bool:
+    """Move the running race on by one bounded chunk, at the pace set on the race page, with the race's own step.
+
+    Returns True when the race has just ended (the caller reruns the page, which switches its timer off).
+    """
+    race = shown.race
+    if race is None or not race.running:
+        return False
+    pace = PACE_LABELS.get(st.session_state.get(PACE_KEY, PACES[1.0]), 1.0)
+    return step_race(race, pace, refresh=LIVE_REFRESH)
