@@ -7,6 +7,7 @@ import pytest
 
 from core.data import load_digits
 from core.models import (
+    cell_examples,
     check_compatible,
     model_data_from,
     template_difference,
@@ -119,3 +120,16 @@ def test_template_difference():
     assert template_difference(W, 1, 1).tolist() == [0, 0, 0, 0]
     with pytest.raises(ValueError, match=r"0\.\.2"):
         template_difference(W, 3, 0)
+
+
+def test_cell_examples_are_the_cell_most_confident_first():
+    rng = np.random.default_rng(5)
+    y_true, y_pred = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    probabilities = rng.dirichlet(np.ones(3), 200)
+    got = cell_examples(y_true, y_pred, probabilities, 2, 0)
+    behind = [n for n in range(200) if y_true[n] == 2 and y_pred[n] == 0]
+    assert sorted(got.tolist()) == behind
+    assert got.tolist() == sorted(behind, key=lambda n: (-probabilities[n, 0], n))
+    assert cell_examples(y_true, y_pred, probabilities, 1, 1).tolist() == sorted(
+        [n for n in range(200) if y_true[n] == 1 and y_pred[n] == 1], key=lambda n: (-probabilities[n, 1], n)
+    )
