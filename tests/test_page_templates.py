@@ -194,7 +194,7 @@ def test_the_download_bytes_load_back_as_the_model(at, digits):
     at.run()
     assert at.get("download_button") and not at.exception
     t = racer.trainer
-    shown = ShownModel("r", t.model.W, t.model.b, digits.class_names, (8, 8), racer=racer, race=race)
+    shown = ShownModel(t.model.W, t.model.b, digits.class_names, (8, 8), racer=racer, race=race)
     back = load_model(model_file_bytes(shown))
     np.testing.assert_array_equal(back["W"], t.model.W)
     np.testing.assert_array_equal(back["b"], t.model.b)
@@ -204,7 +204,7 @@ def test_the_download_bytes_load_back_as_the_model(at, digits):
 
     name, data, _ = model_file(t.model.W, t.model.b, digits)
     uploaded = UploadedModel(name, load_model(data))
-    shown = ShownModel("u", uploaded.model["W"], uploaded.model["b"], digits.class_names, (8, 8), upload=uploaded)
+    shown = ShownModel(uploaded.model["W"], uploaded.model["b"], digits.class_names, (8, 8), upload=uploaded)
     again = load_model(model_file_bytes(shown))
     assert again.keys() == uploaded.model.keys()
     np.testing.assert_array_equal(again["W"], uploaded.model["W"])

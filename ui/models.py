@@ -47,7 +47,6 @@ class UploadedModel:
 class ShownModel:
     """The model a page shows. For a racer, W and b are the trainer's live arrays (they change as it trains)."""
 
-    label: str
     W: np.ndarray
     b: np.ndarray
     class_names: tuple[str, ...]
@@ -121,12 +120,12 @@ def _shown(option: str, race: Race | None) -> ShownModel:
         m = upload.model
         names = tuple(m.get("class_names") or (str(k) for k in range(m["n_classes"])))
         shape = template_shape(m["n_features"], m.get("image_shape"))
-        return ShownModel(f"the uploaded {upload.name}", m["W"], m["b"], names, shape, upload=upload)
+        return ShownModel(m["W"], m["b"], names, shape, upload=upload)
     racer = race.racers[int(option.split(":")[1])]
     ds = race.dataset
     shape = template_shape(ds.n_features, ds.image_shape)
     W, b = racer.trainer.model.W, racer.trainer.model.b
-    return ShownModel(f"racer {racer.name}", W, b, tuple(ds.class_names), shape, racer=racer, race=race)
+    return ShownModel(W, b, tuple(ds.class_names), shape, racer=racer, race=race)
 
 
 def model_picker() -> ShownModel | None:
