@@ -69,6 +69,8 @@ def machine_info() -> dict:
         "numpy": np.__version__,
         "blas": [{k: v for k, v in lib.items() if k in BLAS_KEYS} for lib in threadpoolctl.threadpool_info()],
         "load_average_start": os.getloadavg(),
+        # OPENBLAS_CORETYPE picks OpenBLAS's kernels (e.g. Haswell = AVX2 even on an AVX-512 CPU): it matters.
+        "environment": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_"))},
     }
     try:
         import torch
