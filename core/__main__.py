@@ -7,8 +7,8 @@ Example::
 
 The history has the columns of ``core.training.History`` (CSV), or those plus the per-update trace, the
 settings and the final scores (JSON). Progress goes to stderr, the final summary to stdout.
-New outputs (e.g. a saved model) plug in as an argument in ``add_train_arguments`` and a writer
-in ``OUTPUT_WRITERS``.
+An output plugs in as an argument in ``add_train_arguments``, a check in ``check_outputs`` (before any
+training) and a writer call in ``cmd_train``, as ``--out`` (the model as HDF5) does.
 """
 
 from __future__ import annotations
