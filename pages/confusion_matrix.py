@@ -135,7 +135,7 @@ else:
     )
     p = result.probabilities
     titles = [
-        f"a({names[i]})={p[n, i]:.2f}" + (f" a({names[j]})={p[n, j]:.2f}" if i != j else "") for n in shown_indices
+        f"a({names[i]})={p[n, i]:.2f}" + (f"<br>a({names[j]})={p[n, j]:.2f}" if i != j else "") for n in shown_indices
     ]
     st.plotly_chart(cell_images_figure(X[shown_indices], shown.image_shape, titles), key="cm_images", width="stretch")
     with st.expander("The model's probabilities a = softmax(W x + b) for these images"):

@@ -118,7 +118,7 @@ def test_a_cell_shows_its_images_probabilities_and_template_difference(at, digit
     assert len(images) == min(len(behind), 18)
     np.testing.assert_allclose(images[0], digits.X_test[order[0]].reshape(8, 8), rtol=1e-6)
     titles = [a["text"] for a in specs[2]["layout"]["annotations"]]
-    assert titles[0] == f"a({i})={probs[order[0], i]:.2f} a({j})={probs[order[0], j]:.2f}"
+    assert titles[0] == f"a({i})={probs[order[0], i]:.2f}<br>a({j})={probs[order[0], j]:.2f}"
     np.testing.assert_allclose(decode(specs[3]["data"][0]["z"]), (W[i].astype(float) - W[j]).reshape(8, 8))
 
     # A cell picked by hand; a diagonal cell shows the images recognised, without a difference figure.

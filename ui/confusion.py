@@ -129,8 +129,8 @@ def cell_images_figure(
         fig.update_layout({f"yaxis{k if k > 1 else ''}": {"scaleanchor": f"x{k if k > 1 else ''}"}})
     fig.update_layout(
         font=FONT,
-        height=200 * rows + 20,
-        margin={"t": 40, "b": 10, "l": 10, "r": 10},
+        height=230 * rows + 30,
+        margin={"t": 55, "b": 10, "l": 10, "r": 10},  # room for two-line titles
         coloraxis={"colorscale": "gray_r", "cmin": 0.0, "cmax": 1.0, "showscale": False},
     )
     fig.update_annotations(font={"size": 14})
