@@ -375,6 +375,8 @@ class Trainer:
         self.batch_size = int(batch_size)
         self.schedule_params = check_schedule(schedule, eta, **schedule_params)
         self.eta0, self.schedule = float(eta), schedule
+        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0; got {seed!r}")
         self.shuffle, self.seed = bool(shuffle), int(seed)
         if init is not None:
             if init.W.shape != (K, n_features) or init.b.shape != (K,):

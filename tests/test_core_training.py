@@ -328,6 +328,7 @@ def test_default_evaluation_schedule_is_cheap(mnist_10k):
         ({"n_classes": 5}, "n_classes"),
         ({"early_stopping_patience": 3}, "validation data"),
         ({"eval_every": 0}, "eval_every"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_bad_settings_raise_value_error(small, kwargs, message):
