@@ -263,7 +263,7 @@ def slice_controls(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> dic
 def surface_view(geo: dict) -> None:
     k, minimum = geo["k"], geo["minimum"]
     st.latex(
-        r"C(w_k) = -\frac{1}{N}\sum_{i=1}^{N} \ln a_{y_i}(x_i),\quad a = \mathrm{softmax}(W x + b^*),\quad"
+        r"C(w_k) = -\frac{1}{N}\sum_{i=1}^{N} \ln a_{y_i}(x_i),\quad a = \mathrm{softmax}(W x + b^*),\quad "
         r"W = W^* \text{ with row } k \text{ replaced by } w_k"
     )
     st.latex(r"\frac{\partial C}{\partial w_k} = \frac{1}{N}\sum_{i=1}^{N} (a_{k}(x_i) - y_{i,k})\, x_i")
@@ -347,6 +347,9 @@ def paths_tab(geo: dict) -> None:
         "$\\theta \\leftarrow \\theta - \\eta_t\\, \\nabla C_B(\\theta)$ with $\\nabla C_B$ the gradient on a batch of "
         "$B$ samples. Batch GD (B = N) is smooth; pure SGD (B = 1) wanders, and with a decaying $\\eta_t$ settles."
     )
+    # Buttons and figures first, the settings under them; they are filled once the settings are read.
+    buttons, figures = st.container(), st.container()
+    st.subheader("Each optimiser's settings")
     columns = st.columns([1, 1, 1, 0.9])
     settings, paths = {}, {}
     with columns[3]:
@@ -362,7 +365,7 @@ def paths_tab(geo: dict) -> None:
                 st.error(str(exc), icon=":material/error:")
     state = play_state()
     state["step"] = min(state["step"], int(T))
-    b1, b2, b3, b4, _ = st.columns([1, 1, 1, 1, 3])
+    b1, b2, b3, b4, _ = buttons.columns([1, 1, 1, 1, 3])
     b1.button("Play", key="geo_play_btn", on_click=play, args=(int(T),), icon=":material/play_arrow:",
               disabled=state["playing"], width="stretch")  # fmt: skip
     b2.button("Pause", key="geo_pause_btn", on_click=pause, icon=":material/pause:", disabled=not state["playing"],
@@ -370,7 +373,8 @@ def paths_tab(geo: dict) -> None:
     b3.button("Step", key="geo_step_btn", on_click=step_once, args=(int(T),), icon=":material/skip_next:",
               width="stretch")  # fmt: skip
     b4.button("Rewind", key="geo_rewind_btn", on_click=rewind, icon=":material/replay:", width="stretch")
-    paths_view(geo, paths, int(T))
+    with figures:
+        paths_view(geo, paths, int(T))
 
 
 def run_path(geo: dict, s: dict, T: int, seed: int) -> object:

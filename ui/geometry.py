@@ -167,7 +167,7 @@ def surface_figure(
             f = 0.9 * cell / longest
             arrows.append(
                 {"x": u - f * field.du[r, c], "y": v - f * field.dv[r, c], "ax": u, "ay": v, "xref": "x", "yref": "y",
-                 "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 2, "arrowsize": 1, "arrowwidth": 1.8,
+                 "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 2, "arrowsize": 0.8, "arrowwidth": 1.6,
                  "arrowcolor": "#c62828", "text": ""}
             )  # fmt: skip
     fig.update_layout(annotations=arrows)  # one call: add_annotation per arrow re-validates them all each time
@@ -270,7 +270,13 @@ def loss_curves_figure(paths: dict[str, DescentPath], step: int, x: str, loss_mi
                         line={"color": color, "width": 2.5})  # fmt: skip
     fig.add_hline(y=loss_min, line={"dash": "dot", "color": "goldenrod"}, annotation_text="minimum")
     label = "updates t" if x == "updates" else "samples processed"
-    return _curve_layout(fig, f"Loss against {label}", label, "C(θ_t)", xaxis={"type": "log"} if x == "samples" else {})
+    # From just below the minimum to just above the common start: a diverging path leaves through the top.
+    start = max(float(p.loss[0]) for p in paths.values()) if paths else loss_min + 1
+    pad = 0.08 * max(start - loss_min, 1e-3)
+    return _curve_layout(
+        fig, f"Loss against {label}", label, "C(θ_t)",
+        xaxis={"type": "log"} if x == "samples" else {}, yaxis={"range": [loss_min - pad, start + pad]},
+    )  # fmt: skip
 
 
 def convergence_figure(paths: dict[str, DescentPath], step: int, loss_min: float) -> go.Figure:
@@ -281,7 +287,7 @@ def convergence_figure(paths: dict[str, DescentPath], step: int, loss_min: float
         n = min(step, len(path.loss) - 1)
         t = np.arange(1, n + 1)
         gap = excess_loss(path.loss[1 : n + 1], loss_min)
-        if n:
+        if n and not path.diverged:  # the reference lines start where the converging paths start
             firsts.append(gap[0])
         fig.add_scatter(x=t, y=gap, mode="lines", name=path_label(name, path), line={"color": color, "width": 2.5})
     anchor = np.nanmax(firsts) if firsts and np.isfinite(firsts).any() else None
