@@ -43,8 +43,8 @@ LIVE, PLAY, POINTS_OK, VIEW_KEY = "geo_live", "geo_play", "geo_points_ok", "geo_
 VIEWS = ["Decision regions", "Loss surface", "BGD vs SGD paths"]
 # Seconds between fragment runs while training / playing. Seen in Chromium: with 0.2 s the paths view's ~100 KB
 # of figures per run never got drawn (each run replaced the previous before it was shown); 0.5 s draws every run.
-TRAIN_TICK, PLAY_TICK = 0.25, 0.5
-PLAY_FRAMES = 40  # an animation shows about this many frames, whatever the number of updates
+TRAIN_TICK, PLAY_TICK = 0.25, 0.7
+PLAY_FRAMES = 30  # an animation shows about this many frames, whatever the number of updates
 TRAIN_BUDGET = 0.04  # seconds of training per tick: keeps each run short
 PATHS = {"Batch GD": "bgd", "Mini-batch SGD": "mb", "Pure SGD": "sgd"}
 PATH_DEFAULTS = {"bgd": (0.5, "constant"), "mb": (0.5, "constant"), "sgd": (0.5, "inverse")}
@@ -228,7 +228,7 @@ def slice_geometry(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple, k: int
         return {
             "problem": problem,
             "minimum": minimum,
-            "surface": loss_surface(problem, minimum.theta, half),
+            "surface": loss_surface(problem, minimum.theta, half, resolution=45),
             "field": gradient_field(problem, minimum.theta, half),
         }
 
@@ -272,7 +272,7 @@ def surface_view(geo: dict) -> None:
         st.metric("Minimum C", f"{minimum.loss:.5f}")
         st.metric("‖∇C‖ there", f"{minimum.gradient_norm:.1e}")
         st.caption(f"Minimum at w_{k + 1} = ({minimum.theta[0]:.3f}, {minimum.theta[1]:.3f}), found by batch GD.")
-        st.caption("Red arrows: −∇C on a grid, longer where the slope is steeper; they point downhill.")
+        st.caption("Red arrows: −∇C on a grid, pointing downhill; longer where the slope is steeper (length ∝ √‖∇C‖).")
         show_3d = st.checkbox("Also show a 3-D surface", key=widget_default("geo_3d", False))
     if not minimum.converged:
         with right:
