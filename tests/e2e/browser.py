@@ -88,14 +88,14 @@ def start_server() -> StreamlitServer:
 
 
 def wait_for_app(pg, timeout: float = 30_000) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    """Wait until the page has a title and Streamlit has finished running the script and redrawing."""
+    pg.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout)
     pg.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
+        " && !document.querySelector('[data-stale=\"true\"]')",
         timeout=timeout,
     )
-    pg.wait_for_timeout(300)
+    pg.wait_for_timeout(500)
 
 
 def assert_healthy(pg) -> None:
@@ -112,7 +112,13 @@ def screenshot(pg, name: str) -> Path:
     """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1 also as a README picture."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    # Streamlit scrolls inside its own main area, so full_page alone captures one screen: grow the viewport.
+    size = pg.viewport_size
+    height = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 0")
+    pg.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 8000)})
+    pg.wait_for_timeout(500)
     pg.screenshot(path=str(path), full_page=True)
+    pg.set_viewport_size(size)
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         README_PICTURES.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, README_PICTURES / path.name)
