@@ -272,7 +272,7 @@ def surface_view(geo: dict) -> None:
         st.metric("Minimum C", f"{minimum.loss:.5f}")
         st.metric("‖∇C‖ there", f"{minimum.gradient_norm:.1e}")
         st.caption(f"Minimum at w_{k + 1} = ({minimum.theta[0]:.3f}, {minimum.theta[1]:.3f}), found by batch GD.")
-        st.caption("Red arrows: −∇C on a grid, pointing downhill; longer where the slope is steeper (length ∝ √‖∇C‖).")
+        st.caption("Red arrows: −∇C on a grid, pointing downhill; longer where the slope is steeper.")
         show_3d = st.checkbox("Also show a 3-D surface", key=widget_default("geo_3d", False))
     if not minimum.converged:
         with right:

@@ -153,8 +153,8 @@ def surface_figure(
 ) -> go.Figure:
     """Contours of C(W_k1, W_k2) with the negative gradient as arrows on a grid and the minimum marked.
 
-    Arrow lengths grow as ``sqrt(||dC/dtheta||)`` (the longest is one grid step), so gentle slopes still show their
-    direction; arrows under 1% of the steepest are left out.
+    Arrow lengths grow with ``sqrt(||dC/dtheta||)`` from a third of a grid step to nearly one, so gentle slopes
+    still show their direction; arrows under 1% of the steepest are left out.
     """
     fig = go.Figure(_contour(surface))
     cell = float(field.u[1] - field.u[0])
@@ -165,7 +165,7 @@ def surface_figure(
         for c, u in enumerate(field.u):
             if longest == 0 or norms[r, c] < 0.01 * longest:
                 continue
-            f = 0.9 * cell * np.sqrt(norms[r, c] / longest) / norms[r, c]
+            f = cell * (0.35 + 0.55 * np.sqrt(norms[r, c] / longest)) / norms[r, c]
             arrows.append(
                 {"x": u - f * field.du[r, c], "y": v - f * field.dv[r, c], "ax": u, "ay": v, "xref": "x", "yref": "y",
                  "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 2, "arrowsize": 0.8, "arrowwidth": 1.6,
