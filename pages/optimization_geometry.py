@@ -260,6 +260,14 @@ def slice_controls(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> dic
     return slice_geometry(X, y, K, data_key, int(k), start)
 
 
+def warn_no_minimum() -> None:
+    st.warning(
+        "Batch GD found no minimum: these classes are separable by a line through the origin, so the loss keeps "
+        "falling as w_k grows. The star marks where it stopped. Raise the spread to see a bowl.",
+        icon=":material/warning:",
+    )
+
+
 def surface_view(geo: dict) -> None:
     k, minimum = geo["k"], geo["minimum"]
     st.latex(
@@ -276,11 +284,7 @@ def surface_view(geo: dict) -> None:
         show_3d = st.checkbox("Also show a 3-D surface", key=widget_default("geo_3d", False))
     if not minimum.converged:
         with right:
-            st.warning(
-                "Batch GD found no minimum: these classes are separable by a line through the origin, so the loss "
-                "keeps falling as w_k grows. Raise the spread to see a bowl.",
-                icon=":material/warning:",
-            )
+            warn_no_minimum()
     with left:
         st.plotly_chart(
             surface_figure(geo["surface"], geo["field"], minimum.theta, k, geo["start"]), key="geo_surface",
@@ -347,6 +351,8 @@ def paths_tab(geo: dict) -> None:
         "$\\theta \\leftarrow \\theta - \\eta_t\\, \\nabla C_B(\\theta)$ with $\\nabla C_B$ the gradient on a batch of "
         "$B$ samples. Batch GD (B = N) is smooth; pure SGD (B = 1) wanders, and with a decaying $\\eta_t$ settles."
     )
+    if not geo["minimum"].converged:
+        warn_no_minimum()
     # Buttons and figures first, the settings under them; they are filled once the settings are read.
     buttons, figures = st.container(), st.container()
     st.subheader("Each optimiser's settings")

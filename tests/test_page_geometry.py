@@ -229,3 +229,12 @@ def test_bad_path_settings_show_errors_beside_them(at):
     at.number_input(key="geo_bgd_eta").set_value(0.0).run()
     assert "learning rate" in errors(at)
     assert chart(at, "The paths after")  # the valid path is still drawn
+
+
+def test_separable_data_warn_that_there_is_no_minimum(at):
+    show(at, "Loss surface")
+    assert not at.warning
+    at.slider(key="geo_spread").set_value(0.2).run()
+    assert not at.exception and "no minimum" in " ".join(w.value for w in at.warning)
+    show(at, "BGD vs SGD paths")
+    assert "no minimum" in " ".join(w.value for w in at.warning) and chart(at, "The paths after")
