@@ -18,3 +18,13 @@ def test_an_edited_input_survives_leaving_the_page():
     at.switch_page("pages/jacobian_explorer.py").run()
     assert not at.exception
     assert at.text_input(key=S_KEY).value == "1, 2, 3, 4"
+
+
+def test_the_dataset_choice_survives_moving_between_training_pages():
+    """Both pages draw the picker; its validation fraction once reset to 0 on the way."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    for page in ("pages/weight_templates.py", "pages/confusion_matrix.py", "pages/optimizer_race.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert at.session_state["dataset_choice"].val_fraction == 0.1

@@ -23,6 +23,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from core import data
 from core.data import Dataset, RawImages
+from ui.state import persistent
 
 CHOICE_KEY = "dataset_choice"
 """``st.session_state[CHOICE_KEY]``: the :class:`DatasetChoice` in use, shared by every page of the session."""
@@ -157,7 +158,7 @@ def _init_widgets(choice: DatasetChoice) -> None:
         ("dataset_subset", choice.subset or 0),
         ("dataset_val", choice.val_fraction),
     ):
-        st.session_state.setdefault(key, value)
+        st.session_state.setdefault(persistent(key), value)
 
 
 def _pending(loaded: DatasetChoice, box: DeltaGenerator) -> DatasetChoice | None:
