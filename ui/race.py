@@ -38,7 +38,15 @@ from core.race import (
     updates_until_epoch,
 )
 from core.softmax_regression import init_model
-from core.training import EVAL_SUBSET, SCHEDULE_FORMULAS, SCHEDULES, GradientVariance, Trainer, gradient_variance
+from core.training import (
+    EVAL_SUBSET,
+    SCHEDULE_FORMULAS,
+    SCHEDULES,
+    GradientVariance,
+    Trainer,
+    gradient_variance,
+    training_threads,
+)
 from ui.inputs import vector_input
 from ui.race_state import Race, Racer, get_race, set_race
 from ui.state import persistent
@@ -299,7 +307,8 @@ _REFERENCES: weakref.WeakKeyDictionary[Dataset, Reference] = weakref.WeakKeyDict
 def linear_reference(ds: Dataset) -> Reference:
     """The measured reference accuracy for ``ds`` (once per dataset object and process)."""
     if ds not in _REFERENCES:
-        _REFERENCES[ds] = reference_accuracy(ds.X_train, ds.y_train, ds.X_val, ds.y_val, ds.n_classes)
+        with st.spinner("Measuring the linear model's reference accuracy on this dataset (once, at most 2 s)..."):
+            _REFERENCES[ds] = reference_accuracy(ds.X_train, ds.y_train, ds.X_val, ds.y_val, ds.n_classes)
     return _REFERENCES[ds]
 
 
@@ -319,7 +328,7 @@ def _layout(fig: go.Figure, title: str, axis: str, log_x: bool, y_title: str, lo
         title={"text": title, "font": {"size": 20}},
         font=FONT,
         height=460,
-        margin={"t": 100, "b": 10, "l": 10, "r": 10},
+        margin={"t": 100 if any(t.showlegend is not False for t in fig.data) else 60, "b": 10, "l": 10, "r": 10},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "font": {"size": 15}},
         uirevision=f"{title}-{axis}-{log_x}-{log_y}",  # keep the user's zoom while the curves grow
         hovermode="x unified",
@@ -368,7 +377,7 @@ def loss_figure(racers: list[Racer], axis: str = "epochs", log_x: bool = False, 
                     mode="lines",
                     name=racer.name,
                     legendgroup=racer.name,
-                    showlegend=label == "train",
+                    showlegend=False,  # the racers' colours are named in the status line above the charts
                     line={"color": color, "dash": dash, "width": 3},
                     hovertemplate=f"{label}: %{{y:.4g}}",
                 )
@@ -386,16 +395,20 @@ def accuracy_figure(
     for i, racer in enumerate(racers):
         color = COLORS[i % len(COLORS)]
         x, y = _history_xy(racer, "val_accuracy", axis)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=racer.name, line={"color": color, "width": 3}))
+        fig.add_trace(
+            go.Scatter(x=x, y=y, mode="lines", name=racer.name, showlegend=False, line={"color": color, "width": 3})
+        )
         _mark_diverged(fig, racer, color, x, y)
     if reference is not None:
         fig.add_hline(
             y=reference.accuracy,
             line={"dash": "dot", "color": "#555", "width": 2},
             annotation={"text": f"linear model ≈ {reference.accuracy:.1%}", "font": {"size": 15}},
-            annotation_position="bottom right",
+            annotation_position="top left",
         )
-    return _layout(fig, "Validation accuracy", axis, log_x, "accuracy")
+    _layout(fig, "Validation accuracy", axis, log_x, "accuracy")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return fig
 
 
 def trace_figure(racers: list[Racer], axis: str = "epochs", log_x: bool = False, log_y: bool = False) -> go.Figure:
@@ -769,14 +782,18 @@ def why_panel(racer: Racer) -> None:
     st.latex(schedule_latex(racer))
     if t.diverged:
         st.caption("Gradient noise: — (the weights are no longer finite).")
+        return
+    noise = noise_of(racer)
+    st.latex(r"\mathbb{E}\|g_B - g\|^2 \approx \frac{\sigma^2}{B}\,\frac{N-B}{N-1}")
+    st.metric("Gradient noise E‖g_B − g‖²", f"{noise.variance:.3g}")
+    if t.batch_size == len(t.X):
+        why = "none: every update uses the whole training set, so each step is the exact gradient."
     else:
-        noise = noise_of(racer)
-        st.latex(rf"\mathbb{{E}}\|g_B - g\|^2 \approx \frac{{\sigma^2}}{{B}}\frac{{N-B}}{{N-1}} = {noise.variance:.3g}")
-        st.caption(
-            f"σ² = {noise.sigma2:.3g} (per-sample gradient variance at the current weights, on {EVAL_SUBSET:,} "
-            f"training images); ‖g‖² = {noise.gradient_norm2:.3g}, so the noise is "
-            f"{noise.ratio:.3g} × the squared gradient. Evaluated every {t.eval_every:,} updates."
-        )
+        why = f"{noise.ratio:.3g} × the squared gradient ‖g‖² = {noise.gradient_norm2:.3g}."
+    st.caption(
+        f"σ² = {noise.sigma2:.3g}: the per-sample gradient variance at the current weights (on {EVAL_SUBSET:,} "
+        f"training images). Noise: {why} Curves evaluated every {t.eval_every:,} updates."
+    )
 
 
 def _request(flag: str) -> None:
@@ -797,7 +814,7 @@ def variance_panel(ds: Dataset, seed: int) -> None:
     if st.session_state.pop("race_var_pending", False):
         racer = choices[where]
         model = racer.trainer.model.copy() if racer else init_model(ds.n_features, ds.n_classes, seed)
-        with st.spinner("Drawing mini-batches..."):
+        with st.spinner("Drawing mini-batches..."), training_threads():
             result = gradient_variance(model, ds.X_train, ds.y_train, sizes, n_draws=20, seed=seed)
         st.session_state["race_variance"] = (where, ds.name, result)
     if measured := st.session_state.get("race_variance"):
