@@ -88,10 +88,10 @@ def start_server() -> StreamlitServer:
 
 
 def wait_for_app(pg, timeout: float = 30_000) -> None:
-    """Wait until the page has a title and Streamlit has finished running the script and redrawing."""
-    pg.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout)
+    """Wait until the page shows content and Streamlit has finished running the script and redrawing."""
     pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')?.innerText.trim()"
+        " && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " && !document.querySelector('[data-stale=\"true\"]')",
         timeout=timeout,
     )
