@@ -197,7 +197,10 @@ def regions_tab(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> None:
                      disabled=not live["running"], icon=":material/pause:", width="stretch")  # fmt: skip
         reset.button("Reset", key="geo_train_reset", on_click=reset_training, icon=":material/restart_alt:",
                      width="stretch")  # fmt: skip
-        st.caption("The same mini-batch SGD as the Optimizer Race (core.training.Trainer), constant η.")
+        st.caption(
+            "The same mini-batch SGD as the Optimizer Race (core.training.Trainer), constant η. "
+            "New data or a new B restart it."
+        )
         st.subheader("Type the weights")
         angles = 2 * np.pi * np.arange(K) / K + np.pi / 2
         centres = BLOB_RADIUS * np.column_stack([np.cos(angles), np.sin(angles)])

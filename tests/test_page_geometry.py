@@ -72,8 +72,10 @@ def test_regions_view_renders_the_plane_boundaries_and_weight_arrows(at):
     assert z.min() >= 0 and z.max() < 3  # class + certainty, K = 3
     assert any(t.get("name") == "boundary s_i = s_j" for t in spec["data"])
     arrows = [a for a in spec["layout"]["annotations"] if a.get("showarrow")]
-    assert [a["text"] for a in arrows] == ["<b>w<sub>1</sub></b>", "<b>w<sub>2</sub></b>", "<b>w<sub>3</sub></b>"]
-    assert all(a["ax"] == 0 and a["ay"] == 0 for a in arrows)  # drawn from the origin
+    labels = [a for a in spec["layout"]["annotations"] if not a.get("showarrow", True)]
+    assert len(arrows) == 3 and all(a["ax"] == 0 and a["ay"] == 0 for a in arrows)  # drawn from the origin
+    assert [a["text"] for a in labels] == ["<b>w<sub>1</sub></b>", "<b>w<sub>2</sub></b>", "<b>w<sub>3</sub></b>"]
+    assert [(a["x"], a["y"]) for a in labels] == [(a["x"], a["y"]) for a in arrows]  # each label at its tip
 
 
 def test_live_training_advances_on_each_run_and_pauses(at):

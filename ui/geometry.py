@@ -89,11 +89,16 @@ def regions_figure(
     longest = float(np.linalg.norm(W, axis=1).max())
     scale = min(1.0, 0.95 * extent / longest) if longest > 0 else 1.0
     for k, w in enumerate(np.asarray(W, dtype=float) * scale):
+        color = CLASS_COLORS[k]
         fig.add_annotation(
-            x=w[0], y=w[1], ax=0, ay=0, xref="x", yref="y", axref="x", ayref="y",
-            showarrow=True, arrowhead=3, arrowsize=1.2, arrowwidth=4, arrowcolor=_blend(CLASS_COLORS[k], 1.0),
-            text=f"<b>w<sub>{k + 1}</sub></b>", font={"size": 20, "color": CLASS_COLORS[k]},
-            bgcolor="rgba(255,255,255,0.8)", xanchor="left" if w[0] >= 0 else "right",
+            x=w[0], y=w[1], ax=0, ay=0, xref="x", yref="y", axref="x", ayref="y", text="", showarrow=True,
+            arrowhead=3, arrowsize=1.2, arrowwidth=4, arrowcolor=color,
+        )  # fmt: skip
+        # The label beside the tip (an arrow annotation would put its text at the tail, the origin).
+        fig.add_annotation(
+            x=w[0], y=w[1], xref="x", yref="y", showarrow=False, text=f"<b>w<sub>{k + 1}</sub></b>",
+            font={"size": 20, "color": color}, bgcolor="rgba(255,255,255,0.8)",
+            xanchor="left" if w[0] >= 0 else "right", yanchor="bottom" if w[1] >= 0 else "top",
         )  # fmt: skip
     if scale < 1.0:
         title += f" (arrows w<sub>k</sub> drawn ×{scale:.2g})"
