@@ -196,3 +196,29 @@ def test_gradient_noise_and_learning_rate_sweep_panels(at):
     assert not at.exception
     sweep = next(t for t in at.table if "verdict" in t.value.columns).value
     assert any(v.startswith("diverged") for v in sweep["verdict"]) and "best" in list(sweep["verdict"])
+
+
+def test_a_finished_race_resumes_when_the_epoch_limit_is_raised(at):
+    at.number_input(key="race_epochs").set_value(1).run()
+    at.select_slider(key="race_pace").set_value("full speed").run()
+    started(at)
+    for _ in range(20):
+        if not race(at).running:
+            break
+        at.run()
+    r = race(at)
+    assert not r.running and all(x.trainer.samples == len(r.dataset.y_train) for x in r.racers)
+    assert at.button(key="race_resume").disabled
+    at.number_input(key="race_epochs").set_value(2).run()
+    assert not at.button(key="race_resume").disabled
+    at.button(key="race_resume").click().run()
+    assert race(at).racers[2].trainer.samples > len(r.dataset.y_train)
+
+
+def test_a_new_dataset_asks_to_reset_and_the_race_keeps_its_own(at):
+    started(at, runs=1)
+    old = race(at).dataset
+    at.slider(key="dataset_val").set_value(0.2).run()
+    assert not at.exception
+    assert any("dataset changed" in w.value for w in at.warning)
+    assert race(at).dataset is old and race(at).running

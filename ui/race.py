@@ -657,6 +657,7 @@ def controls(ds: Dataset, settings: list[dict | None], seed: int, patience: int 
     race = get_race()
     valid = all(s is not None for s in settings)
     args = (ds, settings, seed, patience, max_epochs)
+    reasons = [] if race is None else sync_settings(race, settings, ds, seed, patience, max_epochs)
     cols = st.columns([1, 1, 1, 4])
     if race is None:
         cols[0].button(
@@ -697,7 +698,6 @@ def controls(ds: Dataset, settings: list[dict | None], seed: int, patience: int 
         return
     state = "running" if race.running else ("finished" if race_over(race) else "paused")
     cols[3].caption(f"Race {state} on **{race.dataset.name}**, seed {race.seed}.")
-    reasons = sync_settings(race, settings, ds, seed, patience, max_epochs)
     if reasons:
         st.warning(
             "The race keeps its old settings because " + "; ".join(reasons) + ". Press Reset to race with the new "
@@ -747,8 +747,9 @@ def live_race(pace: float | None, axis: str, log_x: bool, log_y: bool) -> None:
     st.plotly_chart(trace_figure(race.racers, axis, log_x, log_y), key="race_trace", width="stretch")
     st.caption(
         f"Curves are evaluated on fixed subsets (at most {EVAL_SUBSET:,} evenly spaced training and "
-        f"{EVAL_SUBSET:,} validation images), every few updates (about four times per epoch at most; see each "
-        "racer's 'why' panel); evaluation time is not counted in the wall-time axis. The dotted line: "
+        f"{EVAL_SUBSET:,} validation images, the same for every racer), every ⌈2.5 × evaluation images / B⌉ "
+        "updates but at least four times per epoch (each racer's interval is in its 'why' panel), so evaluating "
+        "never dominates training; evaluation time is left out of the wall-time axis. The dotted line: "
         f"softmax regression trained for {reference.epochs} epochs (B = {reference.batch_size}, "
         f"η = {reference.eta:g}/(1 + 10⁻⁴ t)) on this training split reached {reference.accuracy:.1%} "
         "validation accuracy, measured when the dataset was first raced (on full MNIST a linear model reaches "
@@ -839,7 +840,7 @@ def sweep_panel(ds: Dataset, settings: list[dict | None], seed: int) -> None:
         st.info("Fix the racers' settings to run a sweep.")
         return
     cols = st.columns([2, 3, 1])
-    name = cols[0].selectbox("Racer", list(usable), key="race_sweep_racer")
+    name = cols[0].selectbox("Racer", list(usable), index=min(1, len(usable) - 1), key="race_sweep_racer")
     s = usable[name]
     st.session_state.setdefault(persistent("race_sweep_epochs"), 3)
     with cols[1]:
