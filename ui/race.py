@@ -77,6 +77,7 @@ SCHEDULE_NAMES = {
     "inverse_sqrt": "eta0 / sqrt(1 + alpha t)",
     "inverse": "eta0 / (1 + lambda t)",
 }
+PARAM_LABELS = {"decay": "decay (per epoch)", "alpha": "α", "lam": "λ"}
 DEFAULT_RACERS: tuple[dict[str, object], ...] = (
     {"batch_size": "N", "eta": "0.5"},
     {"batch_size": "100", "eta": "0.2"},
@@ -86,7 +87,6 @@ DEFAULT_RACERS: tuple[dict[str, object], ...] = (
 """The guide's three racers (and a fourth for B = 10). Tried on the bundled digits and on 10,000 MNIST digits:
 batch GD at eta 1 oscillates on MNIST while 0.5 is steady on both; B = 100 at 0.2 and B = 1 at 0.01 (the
 tops / middle of the guide's ranges) learn fast on both without oscillating."""
-RESET_KEY = "race_reset_reasons"
 
 
 # ------------------------------------------------------------------------------------------ racer inputs
@@ -133,7 +133,8 @@ def racer_inputs(i: int, n_train: int) -> dict | None:
     settings["schedule"] = schedule
     for name in SCHEDULES[schedule]:
         try:
-            settings[name] = parse_schedule_param(right.text_input(name, key=f"race_{name}_{i}"), name)
+            text = right.text_input(PARAM_LABELS[name], key=f"race_{name}_{i}")
+            settings[name] = parse_schedule_param(text, name)
         except ValueError as exc:
             st.error(str(exc), icon=":material/error:")
             ok = False
@@ -200,7 +201,7 @@ def sync_settings(
             if s[key] != old[key]:
                 reasons.append(f"racer {i + 1}'s {what} changed ({old[key]} in the race)")
         lr = {"eta": s["eta"], "schedule": s["schedule"], **schedule_params(s)}
-        if any(old.get(k) != v for k, v in lr.items()) or old["schedule"] != s["schedule"]:
+        if any(old.get(k) != v for k, v in lr.items()):
             racer.trainer.set_learning_rate(s["eta"], s["schedule"], **schedule_params(s))
             racer.settings = {k: v for k, v in old.items() if k not in SCHEDULES[old["schedule"]]} | lr
     return reasons
@@ -234,7 +235,6 @@ def plus_one_epoch(race: Race) -> None:
     for racer in race.racers:
         racer.trainer.advance(max_updates=racer.trainer.updates_per_epoch)
     race.clock = max(r.trainer.samples / len(r.trainer.X) for r in race.racers)
-    race.max_epochs = max(race.max_epochs, math.ceil(race.clock))
 
 
 def race_over(race: Race) -> bool:
