@@ -1,0 +1,109 @@
+"""A bounded classroom load test: N students race at once against one local server.
+
+    python -m benchmarks.load_test --sessions 10 20 --seconds 30
+
+For each N it starts `streamlit run app.py` on 127.0.0.1, opens N browser sessions (contexts of one headless
+Chromium) on the Optimizer Race, clicks Start in each, lets them race on the bundled digits for a fixed time,
+and reports: page load time (median and worst), chart refreshes per second per session, the server's resident
+memory, and whether every session stayed healthy (no exception, still running, its curves grew). Only
+loopback traffic; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer, wait_for_app
+
+# Count chart refreshes: a sampler in the page notes each time the number of plotted points changes.
+COUNT_REFRESHES = """() => {
+  const points = () => [...document.querySelectorAll('.js-plotly-plot')]
+    .reduce((n, div) => n + (div.calcdata || []).reduce((m, trace) => m + trace.length, 0), 0);
+  window.__refreshes = 0; let last = points();
+  window.__sampler = setInterval(() => {
+    const now = points(); if (now !== last) { window.__refreshes++; last = now; }
+  }, 25);
+}"""
+POINTS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .reduce((n, div) => n + (div.calcdata || []).reduce((m, trace) => m + trace.length, 0), 0)"""
+
+
+def resident_mib(pid: int) -> float:
+    """The process's resident set size (VmRSS) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(n_sessions: int, seconds: float) -> dict:
+    """Race in ``n_sessions`` browser sessions for ``seconds``; return the figures."""
+    from playwright.sync_api import sync_playwright
+
+    server = StreamlitServer()
+    try:
+        idle_mib = resident_mib(server.process.pid)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            pages, load_times = [], []
+            for _ in range(n_sessions):
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                started = time.perf_counter()
+                page.goto(f"{server.url}/optimizer_race", timeout=120_000)
+                wait_for_app(page, timeout=120_000)
+                load_times.append(time.perf_counter() - started)
+                page.get_by_role("button", name="Start").click()
+                pages.append(page)
+            for page in pages:
+                page.wait_for_selector("button:has-text('Pause')", timeout=60_000)
+                page.evaluate(COUNT_REFRESHES)
+            start_points = [page.evaluate(POINTS) for page in pages]
+            time.sleep(seconds)
+            redraws = [page.evaluate("() => window.__refreshes") / seconds for page in pages]
+            healthy = [
+                page.locator('[data-testid="stException"]').count() == 0
+                and page.get_by_role("button", name="Pause").count() == 1
+                and page.evaluate(POINTS) > before
+                for page, before in zip(pages, start_points, strict=True)
+            ]
+            peak_mib = resident_mib(server.process.pid)
+            browser.close()
+    finally:
+        server.stop()
+    return {
+        "sessions": n_sessions,
+        "seconds": seconds,
+        "load_s_median": round(statistics.median(load_times), 2),
+        "load_s_worst": round(max(load_times), 2),
+        "refreshes_per_s_median": round(statistics.median(redraws), 2),
+        "refreshes_per_s_worst": round(min(redraws), 2),
+        "server_rss_mib_idle": round(idle_mib),
+        "server_rss_mib_racing": round(peak_mib),
+        "healthy": f"{sum(healthy)}/{n_sessions}",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[10, 20], help="session counts to try in turn")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long each load lasts (at most 300)")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "load_test.json")
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= 300 or not all(1 <= n <= 40 for n in args.sessions):
+        parser.error("--seconds must be 1..300 and each --sessions 1..40")
+    rows = []
+    for n in args.sessions:
+        rows.append(run(n, args.seconds))
+        print(" | ".join(f"{k} {v}" for k, v in rows[-1].items()), flush=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(rows, indent=2))
+    return 0 if all(r["healthy"].split("/")[0] == r["healthy"].split("/")[1] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
