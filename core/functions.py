@@ -32,6 +32,15 @@ def log_softmax(s: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def mean_loss_and_accuracy(s: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean cross-entropy ``C = -(1/n) sum_i ln a_{i, y_i}`` (log-sum-exp form) and accuracy of scores ``s`` (n, K).
+
+    ``y`` holds the n integer classes; the caller has checked both.
+    """
+    rows = np.arange(len(y))
+    return float(-log_softmax(s)[rows, y].mean()), float(np.mean(s.argmax(axis=1) == y))
+
+
 def cross_entropy(a: np.ndarray, y: np.ndarray | int) -> float:
     """Cross-entropy ``C = -sum_i y_i ln a_i``; the mean over rows when ``a`` is 2-D.
 

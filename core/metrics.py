@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core.functions import log_softmax, softmax
+from core.functions import mean_loss_and_accuracy, softmax
 from core.validation import as_finite_array
 
 EVAL_BLOCK = 8192
@@ -175,12 +175,11 @@ def evaluate(W: object, b: object, X: object, y: object) -> Evaluation:
         raise ValueError(f"X has {X.shape[0]} samples but y has {y.size} labels")
     # Row blocks: a float32 or uint8 X is up-cast to float64 one block at a time, never as a whole copy.
     s = np.concatenate([X[n : n + EVAL_BLOCK] @ W.T for n in range(0, X.shape[0], EVAL_BLOCK)]) + b
-    rows = np.arange(y.size)
-    y_pred = s.argmax(axis=1)
+    loss, accuracy = mean_loss_and_accuracy(s, y)
     return Evaluation(
-        loss=float(-log_softmax(s)[rows, y].mean()),
-        accuracy=float((y_pred == y).mean()),
-        y_pred=y_pred,
+        loss=loss,
+        accuracy=accuracy,
+        y_pred=s.argmax(axis=1),
         probabilities=softmax(s),
     )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.functions import log_softmax, softmax
+from core.functions import mean_loss_and_accuracy, softmax
 
 DTYPE = np.float32
 """Weights and images are float32: the kernels are memory-bound and float32 halves the traffic."""
@@ -75,8 +75,7 @@ class SoftmaxRegression:
             S = self.scores(X)
         if not np.isfinite(S).all():
             return math.inf, math.nan
-        log_a = log_softmax(S)
-        return float(-log_a[np.arange(len(y)), y].mean()), float(np.mean(S.argmax(axis=1) == y))
+        return mean_loss_and_accuracy(S, y)
 
     def loss(self, X: np.ndarray, y: np.ndarray) -> float:
         """Mean cross-entropy ``C = -(1/n) sum_i ln a_i[y_i]`` over the rows of X (see ``evaluate``)."""
