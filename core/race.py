@@ -253,9 +253,17 @@ def lr_sweep(
     runs = []
     for eta in etas:
         trainer = Trainer(
-            X_train, y_train, X_val, y_val, batch_size=batch_size, eta=float(eta), seed=seed, init=init,
-            n_classes=n_classes, **trainer_options,
-        )  # fmt: skip
+            X_train,
+            y_train,
+            X_val,
+            y_val,
+            batch_size=batch_size,
+            eta=float(eta),
+            seed=seed,
+            init=init,
+            n_classes=n_classes,
+            **trainer_options,
+        )
         target = int(epochs) * trainer.updates_per_epoch
         trainer.advance(max_updates=target, time_budget=time_limit)
         h = trainer.history
@@ -269,7 +277,7 @@ def lr_sweep(
                 trainer.diverged,
                 trainer.diverged_at,
                 trainer.update >= target or trainer.diverged,
-            )  # fmt: skip
+            )
         )
     return sweep_verdicts(runs)
 
@@ -323,8 +331,16 @@ def reference_accuracy(
     ``epochs`` epochs within ``time_limit`` seconds; the best validation accuracy seen."""
     B = min(32, len(X_train))
     trainer = Trainer(
-        X_train, y_train, X_val, y_val, batch_size=B, eta=0.05, schedule="inverse", lam=1e-4, seed=seed,
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        batch_size=B,
+        eta=0.05,
+        schedule="inverse",
+        lam=1e-4,
+        seed=seed,
         n_classes=n_classes,
-    )  # fmt: skip
+    )
     trainer.advance(max_updates=epochs * trainer.updates_per_epoch, time_budget=time_limit)
     return Reference(float(np.nanmax(trainer.history.val_accuracy)), trainer.epoch, B, 0.05)

@@ -203,22 +203,45 @@ def test_sweep_etas_span_slow_to_divergent():
 def test_lr_sweep_shows_slow_good_and_diverged_without_raising(digits):
     init = init_model(digits.n_features, digits.n_classes, 0)
     runs = lr_sweep(
-        digits.X_train, digits.y_train, digits.X_val, digits.y_val, batch_size=100, etas=[0.002, 2.0, 500.0],
-        epochs=2, init=init, n_classes=digits.n_classes,
-    )  # fmt: skip
+        digits.X_train,
+        digits.y_train,
+        digits.X_val,
+        digits.y_val,
+        batch_size=100,
+        etas=[0.002, 2.0, 500.0],
+        epochs=2,
+        init=init,
+        n_classes=digits.n_classes,
+    )
     assert [r.verdict for r in runs] == ["too small (slow)", "best", "diverged"]
     assert runs[2].diverged and runs[2].diverged_at is not None
     assert runs[0].complete and runs[0].epochs[-1] == pytest.approx(2.0)
     assert runs[0].train_loss[-1] > runs[1].train_loss[-1]
     # Same init and seed: the same eta gives the same curve.
     again = lr_sweep(
-        digits.X_train, digits.y_train, digits.X_val, digits.y_val, batch_size=100, etas=[2.0], epochs=2,
-        init=init, n_classes=digits.n_classes,
-    )  # fmt: skip
+        digits.X_train,
+        digits.y_train,
+        digits.X_val,
+        digits.y_val,
+        batch_size=100,
+        etas=[2.0],
+        epochs=2,
+        init=init,
+        n_classes=digits.n_classes,
+    )
     np.testing.assert_array_equal(again[0].train_loss, runs[1].train_loss)
     with pytest.raises(ValueError, match="epochs"):
-        lr_sweep(digits.X_train, digits.y_train, digits.X_val, digits.y_val, batch_size=1, etas=[0.1], epochs=0,
-                 init=init, n_classes=10)  # fmt: skip
+        lr_sweep(
+            digits.X_train,
+            digits.y_train,
+            digits.X_val,
+            digits.y_val,
+            batch_size=1,
+            etas=[0.1],
+            epochs=0,
+            init=init,
+            n_classes=10,
+        )
 
 
 def run(eta, losses, diverged=False):
