@@ -212,3 +212,15 @@ def test_sweep_figure_and_table_mark_the_diverged_run(digits):
     table = ui.sweep_table(runs)
     assert table["verdict"][2].startswith("diverged at update")
     assert table["η"] == ["0.02", "2", "500"]
+
+
+def test_early_stopping_stops_racers_and_ends_the_race(digits):
+    r = ui.new_race(digits, [settings(100, 5.0), settings(1, 0.01)], seed=0, patience=1)
+    r.running = True
+    for _ in range(50):
+        if ui.step_race(r, pace=None, budget=1.0):
+            break
+    assert not r.running and ui.race_over(r)
+    jumpy = r.racers[0].trainer  # eta 5 with B = 100: the validation loss rises at once
+    assert jumpy.stopped_early and jumpy.samples < 20 * len(digits.y_train)
+    assert "stopped early" in ui.race_status(r.racers[0], r.max_epochs)
