@@ -27,6 +27,7 @@ def go_to(pg, title: str) -> None:
 
 def test_calculator_editing_a_weight_changes_delta(page, server):
     page.goto(f"{server.url}/backprop_calculator")
+    page.get_by_role("heading", name="Gradient check").wait_for()
     wait_for_app(page)
     before = between(main_text(page), "Backward pass", "Update with")
     box = page.locator('textarea[aria-label*="W^{(2)}"]')
@@ -34,6 +35,7 @@ def test_calculator_editing_a_weight_changes_delta(page, server):
     box.press("Control+Enter")
     page.wait_for_timeout(500)
     wait_for_app(page)
+    page.get_by_role("heading", name="Gradient check").wait_for()
     after = between(main_text(page), "Backward pass", "Update with")
     assert after != before
     # With W^(2) = I, delta^(1) = delta^(2) masked by ReLU: unit 2 (s = -0.5) is off.
