@@ -50,6 +50,7 @@ from core.training import (
 from ui.inputs import vector_input
 from ui.race_state import Race, Racer, get_race, set_race
 from ui.state import persistent
+from ui.throttle import session_budget
 
 REFRESH = 0.25
 """Seconds between two live runs of the race fragment (about four chart updates a second)."""
@@ -212,8 +213,8 @@ def sync_settings(
 def step_race(race: Race, pace: float | None, refresh: float = REFRESH, budget: float = TIME_BUDGET) -> bool:
     """One live run: move the race clock by ``pace`` epochs per second since the last run (at least one
     ``refresh``, at most a second: a slow browser slows the race, never makes it jump) and advance every racer
-    towards it within ``budget`` seconds. Stop the race (``running = False``) and return True once nobody
-    can move."""
+    towards it within ``budget`` seconds (less when many sessions train at once: see ``ui.throttle``).
+    Stop the race (``running = False``) and return True once nobody can move."""
     active = [r.trainer for r in race.racers if not r.trainer.finished]
     epochs_done = [t.samples / len(t.X) for t in active]
     now = time.monotonic()
@@ -225,7 +226,7 @@ def step_race(race: Race, pace: float | None, refresh: float = REFRESH, budget: 
         step = pace * elapsed
         race.clock = min(race.max_epochs, race.clock + step, max(epochs_done, default=0.0) + step)
     limits = [updates_until_epoch(t, race.clock) for t in active]
-    advance_racers(active, budget, limits)
+    advance_racers(active, session_budget(budget, refresh), limits)
     if race_over(race):
         race.running = False
         return True

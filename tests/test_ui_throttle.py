@@ -1,0 +1,40 @@
+"""Live training shares a fixed part of the machine fairly between the sessions training at once."""
+
+import pytest
+
+from ui.throttle import FairShare
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_lone_session_gets_what_it_asks_for():
+    share = FairShare(cpu_fraction=0.6, n_cpus=2, clock=FakeClock())
+    assert share.budget("alice", wanted=0.075, period=0.25) == 0.075
+
+
+def test_many_sessions_split_the_allowance_evenly():
+    share = FairShare(cpu_fraction=0.6, n_cpus=2, clock=FakeClock())
+    budgets = [share.budget(f"s{i}", wanted=0.075, period=0.25) for i in range(20)]
+    assert share.active_sessions == 20
+    # 60% of 2 cores over a 0.25 s period is 0.3 s of training, split 20 ways.
+    assert budgets[-1] == pytest.approx(0.3 / 20)
+    total_rate = sum(share.budget(f"s{i}", 0.075, 0.25) for i in range(20)) / 0.25
+    assert total_rate == pytest.approx(0.6 * 2)  # cores' worth of training per second, never more
+
+
+def test_sessions_that_stopped_training_free_their_share():
+    clock = FakeClock()
+    share = FairShare(cpu_fraction=0.5, n_cpus=1, window=2.0, clock=clock)
+    for i in range(10):
+        share.budget(f"s{i}", 1.0, 1.0)
+    clock.now = 1.5
+    assert share.budget("s0", 1.0, 1.0) == pytest.approx(0.5 / 10)
+    clock.now = 3.0  # only s0 asked within the last 2 s
+    assert share.budget("s0", 1.0, 1.0) == pytest.approx(0.5)
+    assert share.active_sessions == 1
