@@ -57,6 +57,10 @@ def run(n_sessions: int, seconds: float) -> dict:
                 page.goto(f"{server.url}/optimizer_race", timeout=120_000)
                 wait_for_app(page, timeout=120_000)
                 load_times.append(time.perf_counter() - started)
+                limit = page.get_by_label("Stop after (epochs)")  # long races: all still run at the end
+                limit.fill("1000")
+                limit.press("Enter")
+                wait_for_app(page, timeout=120_000)
                 page.get_by_role("button", name="Start").click()
                 pages.append(page)
             for page in pages:

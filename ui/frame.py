@@ -11,6 +11,10 @@ def ensure_framed() -> None:
     mode: a first request for ``/some_page`` runs ``pages/some_page.py`` directly, without
     app.py's ``st.navigation`` (wrong menu, no shared settings). Switching the flag off and
     rerunning sends the same URL through app.py, whose ``st.navigation`` resolves it.
+
+    A real server does this once per process. AppTest resets the flag before every run, so there each run
+    of a page goes through this rerun, which drops ``st.button`` return values: pages act on buttons in
+    ``on_click`` callbacks (which run before the script), never with ``if st.button(...)``.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False

@@ -17,6 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 README_PICTURES = ROOT / "docs" / "screenshots"
+# The screenshots the README shows (UPDATE_SCREENSHOTS=1 python -m pytest -m e2e regenerates them).
+README_NAMES = {
+    "backprop_calculator",
+    "jacobian_explorer_huge",
+    "optimizer_race",
+    "optimization_geometry",
+    "weight_templates",
+    "confusion_matrix",
+}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-dev-shm-usage",
@@ -109,7 +118,7 @@ def assert_healthy(pg) -> None:
 
 
 def screenshot(pg, name: str) -> Path:
-    """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1 also as a README picture."""
+    """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1 the README's pictures too."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     # Streamlit scrolls inside its own main area, so full_page alone captures one screen: grow the viewport.
@@ -119,7 +128,7 @@ def screenshot(pg, name: str) -> Path:
     pg.wait_for_timeout(500)
     pg.screenshot(path=str(path), full_page=True)
     pg.set_viewport_size(size)
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1" and name in README_NAMES:
         README_PICTURES.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, README_PICTURES / path.name)
     return path
