@@ -343,9 +343,9 @@ def _history_xy(racer: Racer, column: str, axis: str) -> tuple[np.ndarray, np.nd
     return x[idx], y[idx]
 
 
-def _mark_diverged(fig: go.Figure, racer: Racer, color: str, x: np.ndarray, y: np.ndarray) -> None:
-    """An ✖ at the racer's last finite point, labelled, when it diverged."""
-    if racer.trainer.diverged and len(x):
+def _mark_diverged(fig: go.Figure, diverged: bool, color: str, x: np.ndarray, y: np.ndarray) -> None:
+    """An ✖ at a curve's last finite point, labelled, when its run diverged."""
+    if diverged and len(x):
         fig.add_trace(
             go.Scatter(
                 x=[x[-1]],
@@ -355,7 +355,6 @@ def _mark_diverged(fig: go.Figure, racer: Racer, color: str, x: np.ndarray, y: n
                 text=["diverged"],
                 textposition="top center",
                 textfont={"color": color, "size": 15},
-                name=f"{racer.name}: diverged",
                 showlegend=False,
             )
         )
@@ -381,7 +380,7 @@ def loss_figure(racers: list[Racer], axis: str = "epochs", log_x: bool = False, 
                 )
             )
             if column == "train_loss":
-                _mark_diverged(fig, racer, color, x, y)
+                _mark_diverged(fig, racer.trainer.diverged, color, x, y)
     return _layout(fig, "Loss C: training (solid), validation (dashed)", axis, log_x, "cross-entropy C", log_y)
 
 
@@ -396,7 +395,7 @@ def accuracy_figure(
         fig.add_trace(
             go.Scatter(x=x, y=y, mode="lines", name=racer.name, showlegend=False, line={"color": color, "width": 3})
         )
-        _mark_diverged(fig, racer, color, x, y)
+        _mark_diverged(fig, racer.trainer.diverged, color, x, y)
     if reference is not None:
         fig.add_hline(
             y=reference.accuracy,
@@ -442,7 +441,7 @@ def trace_figure(racers: list[Racer], axis: str = "epochs", log_x: bool = False,
                 line={"color": color, "width": 3},
             )
         )
-        _mark_diverged(fig, racer, color, *_finite(x, smooth))
+        _mark_diverged(fig, racer.trainer.diverged, color, *_finite(x, smooth))
     return _layout(fig, "Mini-batch loss of every update (faint) and its moving average", axis, log_x, "C", log_y)
 
 
@@ -559,19 +558,7 @@ def sweep_figure(runs: list[SweepRun]) -> go.Figure:
                 marker={"size": 6},
             )
         )
-        if run.diverged and len(x):
-            fig.add_trace(
-                go.Scatter(
-                    x=[x[-1]],
-                    y=[y[-1]],
-                    mode="markers+text",
-                    marker={"symbol": "x", "size": 18, "color": color},
-                    text=["diverged"],
-                    textposition="top center",
-                    showlegend=False,
-                    textfont={"color": color, "size": 15},
-                )
-            )
+        _mark_diverged(fig, run.diverged, color, x, y)
     fig.update_layout(
         title={"text": "Learning-rate sweep: training loss", "font": {"size": 20}},
         font=FONT,
