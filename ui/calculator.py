@@ -574,6 +574,10 @@ def show_update(ev: Evaluation, decimals: int) -> None:
     """The updated W^(l), b^(l) after one step with the current eta."""
     r = ev.result
     st.header(f"Update with η = {ev.network.eta:g}")
+    if ev.network.eta == 0:  # allowed (the gradients are still worth seeing), but say why nothing moves
+        st.warning(
+            "η = 0: the update leaves every W and b unchanged. Set η > 0 to take a step.", icon=":material/info:"
+        )
     for l, col in enumerate(layer_grid(ev.network, decimals), start=1):
         with col:
             st.subheader(f"Layer {l}")

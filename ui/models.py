@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.data import Dataset
 from core.models import check_compatible, template_shape, trainer_model_data
-from core.persistence import MAX_FILE_BYTES, load_model, save_model
+from core.persistence import load_model, save_model
 from ui.race import PACE_LABELS, PACES, step_race
 from ui.race_state import Race, Racer, get_race
 from ui.state import persistent
@@ -139,7 +139,6 @@ def model_picker() -> ShownModel | None:
                 type=["h5", "hdf5"],
                 key=FILE_KEY,
                 on_change=_on_upload,
-                max_upload_size=MAX_FILE_BYTES >> 20,
             )
             if error := st.session_state.get(UPLOAD_ERROR_KEY):
                 st.error(error)
