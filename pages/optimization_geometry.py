@@ -190,6 +190,8 @@ def regions_tab(X: np.ndarray, y: np.ndarray, K: int, data_key: tuple) -> None:
         B = st.number_input("Batch size B", 1, 5000, step=1, key=widget_default("geo_live_B", 10))
         eta = st.number_input("Learning rate η", 1e-4, 1e4, format="%g", key=widget_default("geo_live_eta", 0.5))
         live = live_state(X, y, K, data_key, int(B), float(eta))
+        if B > len(X):  # train_live uses B = N then: say so rather than show a B that is not used
+            st.warning(f"B = {B} is more than the N = {len(X)} points: each update uses all N (batch GD).")
         start, pause, reset = st.columns(3)
         start.button("Start", key="geo_train_start", on_click=set_running, args=(True,), disabled=live["running"],
                      icon=":material/play_arrow:", width="stretch")  # fmt: skip

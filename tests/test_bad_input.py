@@ -116,6 +116,7 @@ def test_calculator_learning_rate_zero_says_nothing_moves():
         (GEOMETRY, "geo_live_eta", math.inf, (1e-4, 1e4)),
         (GEOMETRY, "geo_live_eta", 1e6, (1e-4, 1e4)),
         (GEOMETRY, "geo_live_B", 10**9, (1, 5000)),
+        (RACE, "race_epochs", 10**6, (1, 1000)),
         (GEOMETRY, "geo_mb_eta", math.nan, (0, math.inf)),
         (GEOMETRY, "geo_sgd_eta", math.inf, (0, math.inf)),
     ],
@@ -223,6 +224,40 @@ def test_race_bad_setting_keeps_the_running_race(key, typed, message):
     assert_race_untouched(at, race, settings, sgd_updates, histories)
 
 
+SWEEP_KEY = "race_sweep_etas_Racer 2"  # the sweep's rates for the racer it starts on (racer 2, mini-batch)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [(kind, BAD[kind][1]) for kind in BAD] + [(v, "each η must be greater than 0") for v in ("0", "-0.1", "1e6")],
+)
+def test_race_bad_sweep_rate_keeps_the_running_race(bad, message):
+    at = running_race()
+    state = snapshot(at)
+    if bad in BAD:
+        type_bad(at, SWEEP_KEY, "text_input", bad)
+        assert "Learning rates η to try" in errors(at)
+    else:
+        at.text_input(key=SWEEP_KEY).input(f"0.1, {bad}, 0.3").run()
+    assert not at.exception and len(at.error) == 1 and message in errors(at)
+    assert at.button(key="race_sweep_run").disabled
+    assert_race_untouched(at, *state)
+
+
+def test_calculator_huge_learning_rate_steps_stay_finite():
+    """eta = 1e6 on the default network: the step is huge but finite, and the loss is recorded as computed."""
+    at = open_page(CALC)
+    at.number_input(key="calc_eta").set_value(1e6).run()
+    at.button(key="calc_step10").click().run()
+    assert not at.exception
+    history = at.session_state["calc_history"]
+    assert len(history) == 11 and all(math.isfinite(c) and c >= 0 for c in history)
+    W1 = at.text_area(key="calc_W1").value
+    assert W1 != "0.3, 0.2, 0.1\n0.4, 0.1, 0.2\n0.1, 0.5, 0.3" and all(
+        math.isfinite(float(v)) for v in re.split(r"[,\n]", W1)
+    )
+
+
 # ---------------------------------------------------------------- Optimisation Geometry
 @pytest.mark.parametrize("kind", BAD)
 @pytest.mark.parametrize(("key", "widget", "name"), [("geo_W3", "text_area", "W (3 × 2)"),
@@ -242,6 +277,17 @@ def test_geometry_bad_typed_weight_keeps_the_live_training(key, widget, name, ki
     updates = trainer.update
     at.run()
     assert not at.exception and trainer.update > updates
+
+
+def test_geometry_live_batch_larger_than_n_says_it_is_batch_gd():
+    at = open_page(GEOMETRY)
+    at.number_input(key="geo_live_B").set_value(1000).run()
+    at.button(key="geo_train_start").click().run()
+    at.run()
+    assert not at.exception and not at.error
+    assert any("B = 1000 is more than the N = 150 points" in w.value for w in at.warning)
+    trainer = at.session_state["geo_live"]["trainer"]
+    assert trainer.batch_size == 150 and trainer.update > 0
 
 
 def placed_points(at: AppTest) -> int:
