@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -20,17 +21,24 @@ from pathlib import Path
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer, wait_for_app
 
-# Count chart refreshes: a sampler in the page notes each time the number of plotted points changes.
-COUNT_REFRESHES = """() => {
-  const points = () => [...document.querySelectorAll('.js-plotly-plot')]
-    .reduce((n, div) => n + (div.calcdata || []).reduce((m, trace) => m + trace.length, 0), 0);
-  window.__refreshes = 0; let last = points();
-  window.__sampler = setInterval(() => {
-    const now = points(); if (now !== last) { window.__refreshes++; last = now; }
-  }, 25);
-}"""
-POINTS = """() => [...document.querySelectorAll('.js-plotly-plot')]
-    .reduce((n, div) => n + (div.calcdata || []).reduce((m, trace) => m + trace.length, 0), 0)"""
+# A signature of what the charts show: the last x of every trace (x = epochs, so it moves while training runs;
+# counting points would not, as long curves are thinned to a fixed number of drawn points).
+SIGNATURE = """() => JSON.stringify([...document.querySelectorAll('.js-plotly-plot')]
+    .map(div => (div.calcdata || []).map(trace => trace.length ? trace[trace.length - 1].x : null)))"""
+# Count chart refreshes: a sampler in the page notes each time the signature changes.
+COUNT_REFRESHES = f"""() => {{
+  const signature = {SIGNATURE};
+  window.__refreshes = 0; let last = signature();
+  window.__sampler = setInterval(() => {{
+    const now = signature(); if (now !== last) {{ window.__refreshes++; last = now; }}
+  }}, 25);
+}}"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def resident_mib(pid: int) -> float:
@@ -66,14 +74,16 @@ def run(n_sessions: int, seconds: float) -> dict:
             for page in pages:
                 page.wait_for_selector("button:has-text('Pause')", timeout=60_000)
                 page.evaluate(COUNT_REFRESHES)
-            start_points = [page.evaluate(POINTS) for page in pages]
+            start_signatures = [page.evaluate(SIGNATURE) for page in pages]
+            cpu_before = cpu_seconds(server.process.pid)
             time.sleep(seconds)
+            server_cores = (cpu_seconds(server.process.pid) - cpu_before) / seconds
             redraws = [page.evaluate("() => window.__refreshes") / seconds for page in pages]
             healthy = [
                 page.locator('[data-testid="stException"]').count() == 0
                 and page.get_by_role("button", name="Pause").count() == 1
-                and page.evaluate(POINTS) > before
-                for page, before in zip(pages, start_points, strict=True)
+                and page.evaluate(SIGNATURE) != before
+                for page, before in zip(pages, start_signatures, strict=True)
             ]
             peak_mib = resident_mib(server.process.pid)
             browser.close()
@@ -86,6 +96,7 @@ def run(n_sessions: int, seconds: float) -> dict:
         "load_s_worst": round(max(load_times), 2),
         "refreshes_per_s_median": round(statistics.median(redraws), 2),
         "refreshes_per_s_worst": round(min(redraws), 2),
+        "server_cpu_cores": round(server_cores, 2),
         "server_rss_mib_idle": round(idle_mib),
         "server_rss_mib_racing": round(peak_mib),
         "healthy": f"{sum(healthy)}/{n_sessions}",
