@@ -1,10 +1,10 @@
 """Shared fixtures. Keep this small; add fixtures by appending."""
 
-from pathlib import Path
+import shutil
 
 import pytest
 
-MNIST_10K = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist-10k"
+from tests.mirror import MNIST_10K, Server
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +20,13 @@ def mnist_10k(mnist_10k_dataset):
     """``(X_train, y_train, X_val, y_val)`` of the 10,000-digit folder: float32 pixels in [0, 1], int64 labels."""
     d = mnist_10k_dataset
     return d.X_train, d.y_train, d.X_val, d.y_val
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    """A local HTTP mirror serving a copy of the mnist-10k files (see tests/mirror.py)."""
+    root = tmp_path / "mirror"
+    shutil.copytree(MNIST_10K, root)
+    srv = Server(root)
+    yield srv
+    srv.stop()

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 from core import data
 from core.data import load_digits
 from core.persistence import HDF5_SIGNATURE, MAX_FILE_BYTES
-from tests.test_data_download import MNIST_10K, SHA256, Server
+from tests.apptest import open_page
+from tests.mirror import MNIST_10K, SHA256, Server
 from tests.test_page_geometry import chart, decode
 from tests.test_page_templates import model_file
 
@@ -32,14 +33,6 @@ BAD = {  # kind: (what replaces a number in the box, what the message must say)
     "inf": ("inf", "only finite numbers"),
     "huge": ("1e999", "only finite numbers"),  # float("1e999") is inf
 }
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception
-    return at
 
 
 def errors(at: AppTest) -> str:

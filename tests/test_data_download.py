@@ -1,87 +1,14 @@
-"""Downloads against a local HTTP server on 127.0.0.1 serving copies of ../shared/data/mnist-10k.
-
-Routes: /good/<file> serves the file, /missing/ answers 404, /wrong/ sends a different body of the same
-length, /drop/ promises the full length and closes the connection half-way, /slow/ trickles the file
-(16 KiB every 50 ms, for the browser test of Cancel).
-"""
+"""Downloads against a local HTTP mirror on 127.0.0.1 (tests/mirror.py) serving copies of ../shared/data/mnist-10k."""
 
 import io
-import shutil
-import threading
-import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core import data
-
-MNIST_10K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist-10k"
-# The sha256 values published in ../shared/data/README.md (not computed by the code under test).
-SHA256 = {
-    "train-images-idx3-ubyte.gz": "c2386f10613cf72ec372946581ced23d190b15407236aa2717d877d62b1fe682",
-    "train-labels-idx1-ubyte.gz": "dd359dfb638f7ca252aad32dfbfcd07c3009b8bbe7fb51ea6115f141a570b456",
-    "t10k-images-idx3-ubyte.gz": "b7cfa44e0f63d87f028e949c3e42cfb0087e9b4349737178ed0c34701ac1c93a",
-    "t10k-labels-idx1-ubyte.gz": "ab60807ea3ab0fe0ca8ee2aacaa23722a9c1c73b35550c906abd0f04e51e8d63",
-}
-
-
-class Server:
-    """A tiny mirror on 127.0.0.1 that logs every request path."""
-
-    def __init__(self, root: Path):
-        self.root, self.log = root, []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.log.append(self.path)
-                route, _, name = self.path.strip("/").partition("/")
-                path = server.root / name
-                if route == "missing" or not path.is_file():
-                    self.send_error(404)
-                    return
-                body = path.read_bytes()
-                if route == "wrong":
-                    body = body[::-1]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if route == "drop":
-                    self.wfile.write(body[: len(body) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                step = 16_384 if route == "slow" else max(len(body), 1)
-                try:
-                    for start in range(0, len(body), step):
-                        self.wfile.write(body[start : start + step])
-                        time.sleep(0.05 if route == "slow" else 0)
-                except (BrokenPipeError, ConnectionResetError):  # the client cancelled
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "mirror"
-    shutil.copytree(MNIST_10K, root)
-    srv = Server(root)
-    yield srv
-    srv.stop()
+from tests.mirror import MNIST_10K, SHA256
 
 
 @pytest.fixture
@@ -102,12 +29,12 @@ def cache_contents(cache: Path) -> list[str]:
     return sorted(p.name for p in cache.rglob("*") if p.is_file())
 
 
-def test_success_fills_the_cache_and_the_second_load_needs_no_network(server, files, cache, monkeypatch):
+def test_success_fills_the_cache_and_the_second_load_needs_no_network(mirror, files, cache, monkeypatch):
     seen = []
     folder = data.download_dataset(
         "mnist",
         cache_dir=cache,
-        mirrors=(server.url + "/good/",),
+        mirrors=(mirror.url + "/good/",),
         files=files,
         progress=lambda d, t: seen.append((d, t)),
     )
@@ -119,7 +46,7 @@ def test_success_fills_the_cache_and_the_second_load_needs_no_network(server, fi
     assert seen[-1] == (total, total) and all(t == total for _, t in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
-    server.stop()
+    mirror.stop()
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("network used with a full cache"))
     assert data.is_downloaded("mnist", cache_dir=cache)
     ds = data.load_dataset("mnist", cache_dir=cache, val_fraction=0.0)
@@ -128,10 +55,10 @@ def test_success_fills_the_cache_and_the_second_load_needs_no_network(server, fi
     np.testing.assert_array_equal(ds.X_test, ref.X_test)
 
 
-def test_the_cache_folder_comes_from_the_environment_variable(tmp_path, monkeypatch, server, files):
+def test_the_cache_folder_comes_from_the_environment_variable(tmp_path, monkeypatch, mirror, files):
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "from-env"))
     assert data.cache_root() == tmp_path / "from-env"
-    data.download_dataset("fashion-mnist", mirrors=(server.url + "/good/",), files=files)
+    data.download_dataset("fashion-mnist", mirrors=(mirror.url + "/good/",), files=files)
     assert sorted(p.name for p in (tmp_path / "from-env" / "fashion-mnist").iterdir()) == sorted(SHA256)
 
 
@@ -146,13 +73,13 @@ def test_without_the_variable_the_cache_is_the_platform_user_cache(monkeypatch):
     ("route", "match"),
     [("wrong", "checksum mismatch"), ("missing", "HTTP 404"), ("drop", "dropped")],
 )
-def test_failures_leave_the_cache_clean_and_say_what_happened(server, files, cache, route, match):
+def test_failures_leave_the_cache_clean_and_say_what_happened(mirror, files, cache, route, match):
     with pytest.raises(data.DownloadError, match=match) as err:
-        data.download_dataset("mnist", cache_dir=cache, mirrors=(server.url + f"/{route}/",), files=files)
+        data.download_dataset("mnist", cache_dir=cache, mirrors=(mirror.url + f"/{route}/",), files=files)
     message = str(err.value)
     assert "train-images-idx3-ubyte.gz" in message and "Retry" in message and "Local folder" in message
     assert cache_contents(cache) == []
-    assert server.log == [f"/{route}/train-images-idx3-ubyte.gz"]
+    assert mirror.log == [f"/{route}/train-images-idx3-ubyte.gz"]
 
 
 def test_offline_says_so(files, cache):
@@ -166,23 +93,23 @@ def test_offline_says_so(files, cache):
     assert cache_contents(cache) == []
 
 
-def test_a_failing_mirror_falls_over_to_the_next(server, files, cache):
-    mirrors = (server.url + "/missing/", server.url + "/wrong/", server.url + "/good/")
+def test_a_failing_mirror_falls_over_to_the_next(mirror, files, cache):
+    mirrors = (mirror.url + "/missing/", mirror.url + "/wrong/", mirror.url + "/good/")
     data.download_dataset("mnist", cache_dir=cache, mirrors=mirrors, files=files)
     assert cache_contents(cache) == sorted(SHA256)
-    first = [p for p in server.log if p.endswith("/train-images-idx3-ubyte.gz")]
+    first = [p for p in mirror.log if p.endswith("/train-images-idx3-ubyte.gz")]
     assert first == ["/missing/train-images-idx3-ubyte.gz", "/wrong/train-images-idx3-ubyte.gz",
                      "/good/train-images-idx3-ubyte.gz"]  # fmt: skip
 
 
-def test_a_verified_file_is_not_fetched_again(server, files, cache):
-    data.download_dataset("mnist", cache_dir=cache, mirrors=(server.url + "/good/",), files=files[1:2])
-    server.log.clear()
-    data.download_dataset("mnist", cache_dir=cache, mirrors=(server.url + "/good/",), files=files)
-    assert sorted(server.log) == sorted(f"/good/{f.name}" for f in files if f.name != "train-labels-idx1-ubyte.gz")
+def test_a_verified_file_is_not_fetched_again(mirror, files, cache):
+    data.download_dataset("mnist", cache_dir=cache, mirrors=(mirror.url + "/good/",), files=files[1:2])
+    mirror.log.clear()
+    data.download_dataset("mnist", cache_dir=cache, mirrors=(mirror.url + "/good/",), files=files)
+    assert sorted(mirror.log) == sorted(f"/good/{f.name}" for f in files if f.name != "train-labels-idx1-ubyte.gz")
 
 
-def test_cancel_leaves_no_partial_file(server, files, cache):
+def test_cancel_leaves_no_partial_file(mirror, files, cache):
     calls = []
 
     def cancel_after_two_chunks(done, total):
@@ -191,14 +118,14 @@ def test_cancel_leaves_no_partial_file(server, files, cache):
 
     with pytest.raises(data.DownloadCancelled, match="cancelled"):
         data.download_dataset(
-            "mnist", cache_dir=cache, mirrors=(server.url + "/good/",), files=files, progress=cancel_after_two_chunks
+            "mnist", cache_dir=cache, mirrors=(mirror.url + "/good/",), files=files, progress=cancel_after_two_chunks
         )
     assert len(calls) == 2 and 0 < calls[-1] < files[0].size
     assert cache_contents(cache) == []
-    assert server.log == ["/good/train-images-idx3-ubyte.gz"]  # a cancel does not try the next mirror
+    assert mirror.log == ["/good/train-images-idx3-ubyte.gz"]  # a cancel does not try the next mirror
 
 
-def test_an_interrupt_from_outside_also_removes_the_partial_file(server, files, cache):
+def test_an_interrupt_from_outside_also_removes_the_partial_file(mirror, files, cache):
     class Rerun(BaseException):
         """Stands in for Streamlit's rerun signal, which derives from BaseException."""
 
@@ -207,7 +134,7 @@ def test_an_interrupt_from_outside_also_removes_the_partial_file(server, files, 
 
     with pytest.raises(Rerun):
         data.download_dataset(
-            "mnist", cache_dir=cache, mirrors=(server.url + "/good/",), files=files, progress=interrupt
+            "mnist", cache_dir=cache, mirrors=(mirror.url + "/good/",), files=files, progress=interrupt
         )
     assert cache_contents(cache) == []
 

@@ -5,17 +5,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.presets import PRESETS
+from tests.apptest import open_page
 
 PAGE = "pages/backprop_calculator.py"
 
 
 @pytest.fixture
 def at() -> AppTest:
-    app = AppTest.from_file("../app.py", default_timeout=30)
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception
-    return app
+    return open_page(PAGE)
 
 
 def page_text(app: AppTest) -> str:

@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import load_digits
+from tests.apptest import open_page
 from tests.test_page_jacobian import decode
 from tests.test_page_templates import make_race, mnist_shaped_file, model_file, wrong_layout_file
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/confusion_matrix.py"
 MNIST_10K = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist-10k"
 
@@ -23,12 +23,8 @@ def digits():
 
 
 @pytest.fixture
-def at():
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception
-    return app
+def at() -> AppTest:
+    return open_page(PAGE)
 
 
 def loop_predictions(W, b, X):

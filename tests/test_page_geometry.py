@@ -2,23 +2,19 @@
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
+
 PAGE = "pages/optimization_geometry.py"
 
 
 @pytest.fixture
-def at():
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception
-    return app
+def at() -> AppTest:
+    return open_page(PAGE)
 
 
 def show(at, view):

@@ -3,25 +3,20 @@
 import base64
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
 from ui.jacobian import PRESETS
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/jacobian_explorer.py"
 
 
 @pytest.fixture
-def at():
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception
-    return app
+def at() -> AppTest:
+    return open_page(PAGE)
 
 
 def reference_softmax(s):

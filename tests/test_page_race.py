@@ -2,22 +2,18 @@
 mid-race changes, bad input that keeps the race, +1 epoch, the gradient-noise and sweep panels."""
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import open_page
+
 PAGE = "pages/optimizer_race.py"
 
 
 @pytest.fixture
-def at():
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception
-    return app
+def at() -> AppTest:
+    return open_page(PAGE)
 
 
 def race(at):

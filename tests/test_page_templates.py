@@ -2,7 +2,6 @@
 
 import io
 import json
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -13,11 +12,11 @@ from core.data import load_digits
 from core.models import model_data_from
 from core.persistence import load_model, save_model
 from core.training import Trainer
+from tests.apptest import open_page
 from tests.test_page_jacobian import decode
 from ui.models import ShownModel, UploadedModel, model_file_bytes
 from ui.race_state import Race, Racer
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/weight_templates.py"
 
 
@@ -63,12 +62,8 @@ def wrong_layout_file():
 
 
 @pytest.fixture
-def at():
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.run()
-    app.switch_page(PAGE).run()
-    assert not app.exception
-    return app
+def at() -> AppTest:
+    return open_page(PAGE)
 
 
 def charts(at):

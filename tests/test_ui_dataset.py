@@ -4,14 +4,13 @@ import dataclasses
 import gzip
 import io
 import json
-import shutil
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import data
-from tests.test_data_download import MNIST_10K, SHA256, Server
+from tests.mirror import MNIST_10K, SHA256
 from tests.test_page_jacobian import decode
 
 
@@ -28,22 +27,13 @@ def picker_app():
 
 
 @pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "mirror"
-    shutil.copytree(MNIST_10K, root)
-    srv = Server(root)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def mirrors(server, monkeypatch):
+def mirrors(mirror, monkeypatch):
     """MNIST from /good/, Fashion-MNIST from /missing/ (404), both checked against the README's sha256."""
     files = tuple(data.RemoteFile(n, SHA256[n], (MNIST_10K / n).stat().st_size) for n in SHA256)
     for source, route in (("mnist", "good"), ("fashion-mnist", "missing")):
-        remote = dataclasses.replace(data.REMOTE_SOURCES[source], mirrors=(f"{server.url}/{route}/",), files=files)
+        remote = dataclasses.replace(data.REMOTE_SOURCES[source], mirrors=(f"{mirror.url}/{route}/",), files=files)
         monkeypatch.setitem(data.REMOTE_SOURCES, source, remote)
-    return server
+    return mirror
 
 
 @pytest.fixture
@@ -207,7 +197,7 @@ st.write(f"loaded: {ds.name}")
 
 
 @pytest.mark.e2e
-def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_path, server):
+def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_path, mirror):
     """Streamlit in a real process, Chromium clicking Cancel while /slow/ trickles MNIST in."""
     import os
     import subprocess
@@ -227,7 +217,7 @@ def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_
         **os.environ,
         "PYTHONPATH": str(ROOT),
         data.CACHE_ENV: str(cache),
-        "PICKER_TEST_MIRROR": json.dumps({"url": f"{server.url}/slow/", "files": files}),
+        "PICKER_TEST_MIRROR": json.dumps({"url": f"{mirror.url}/slow/", "files": files}),
     }
     port = free_port()
     log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115
