@@ -31,12 +31,13 @@ axis, log_x, log_y = ui.chart_options()
 
 race = get_race()
 running = race is not None and race.running
+refresh = ui.live_refresh()
 
 
-@st.fragment(run_every=ui.REFRESH if running else None)
+@st.fragment(run_every=refresh if running else None)
 def live() -> None:
-    """Advance the race by one bounded chunk and redraw its curves (every REFRESH seconds while running)."""
-    ui.live_race(pace, axis, log_x, log_y)
+    """Advance the race by one bounded chunk and redraw its curves (every ``refresh`` seconds while running)."""
+    ui.live_race(pace, axis, log_x, log_y, refresh)
 
 
 @st.fragment(run_every=ui.DETAILS_REFRESH if running else None)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ui.throttle import FairShare
+from ui.throttle import DRAW_SECONDS, DRAW_SHARE, FairShare, refresh_interval
 
 
 class FakeClock:
@@ -38,3 +38,12 @@ def test_sessions_that_stopped_training_free_their_share():
     clock.now = 3.0  # only s0 asked within the last 2 s
     assert share.budget("s0", 1.0, 1.0) == pytest.approx(0.5)
     assert share.active_sessions == 1
+
+
+def test_live_refreshes_slow_down_only_when_many_sessions_race():
+    assert refresh_interval(0.25, active_sessions=1) == 0.25
+    assert refresh_interval(0.25, active_sessions=2) == 0.25
+    # All sessions' drawing together stays within DRAW_SHARE of one core.
+    for n in (10, 20, 40):
+        interval = refresh_interval(0.25, active_sessions=n)
+        assert n * DRAW_SECONDS / interval == pytest.approx(DRAW_SHARE)

@@ -50,7 +50,7 @@ from core.training import (
 from ui.inputs import vector_input
 from ui.race_state import Race, Racer, get_race, set_race
 from ui.state import persistent
-from ui.throttle import session_budget
+from ui.throttle import refresh_interval, session_budget
 
 REFRESH = 0.25
 """Seconds between two live runs of the race fragment (about four chart updates a second)."""
@@ -212,13 +212,13 @@ def sync_settings(
 
 def step_race(race: Race, pace: float | None, refresh: float = REFRESH, budget: float = TIME_BUDGET) -> bool:
     """One live run: move the race clock by ``pace`` epochs per second since the last run (at least one
-    ``refresh``, at most a second: a slow browser slows the race, never makes it jump) and advance every racer
-    towards it within ``budget`` seconds (less when many sessions train at once: see ``ui.throttle``).
-    Stop the race (``running = False``) and return True once nobody can move."""
+    ``refresh``, at most the longer of a second and one ``refresh``: a slow browser slows the race, never makes
+    it jump) and advance every racer towards it within ``budget`` seconds (less when many sessions train at
+    once: see ``ui.throttle``). Stop the race (``running = False``) and return True once nobody can move."""
     active = [r.trainer for r in race.racers if not r.trainer.finished]
     epochs_done = [t.samples / len(t.X) for t in active]
     now = time.monotonic()
-    elapsed = refresh if race.last_step is None else min(max(now - race.last_step, refresh), 1.0)
+    elapsed = refresh if race.last_step is None else min(max(now - race.last_step, refresh), max(refresh, 1.0))
     race.last_step = now
     if pace is None:
         race.clock = race.max_epochs
@@ -705,14 +705,21 @@ def chart_options() -> tuple[str, bool, bool]:
     return axis, log_x, log_y
 
 
-def live_race(pace: float | None, axis: str, log_x: bool, log_y: bool) -> None:
-    """The fragment's body: advance the race by one bounded chunk (if running), then draw it."""
+def live_refresh() -> float:
+    """Seconds between live runs: ``REFRESH``, longer when many sessions race at once (``ui.throttle``)."""
+    return refresh_interval(REFRESH)
+
+
+def live_race(pace: float | None, axis: str, log_x: bool, log_y: bool, refresh: float = REFRESH) -> None:
+    """The fragment's body (run every ``refresh`` s): advance the race by one bounded chunk if running, draw it."""
     race = get_race()
     if race is None:
         st.info("No race yet: the curves appear here once you press Start (or +1 epoch).")
         return
-    if race.running and step_race(race, pace):
+    if race.running and step_race(race, pace, refresh=refresh):
         st.rerun()  # everybody stopped: a full rerun switches the timer off and Pause back to Resume
+    if race.running and not refresh / 1.5 <= live_refresh() <= refresh * 1.5:
+        st.rerun()  # the class grew or shrank: a full rerun sets the fragment's new timer
     cols = st.columns(len(race.racers))
     for i, (racer, col) in enumerate(zip(race.racers, cols, strict=True)):
         status = race_status(racer, race.max_epochs)

@@ -17,6 +17,11 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 TRAINING_CPU_FRACTION = 0.6
 """Share of the machine's cores that live training may use in total; the rest serves pages and charts."""
+DRAW_SECONDS = 0.05
+"""Server time one live refresh of the race costs beyond training (building and sending its three Plotly
+figures: ~50 ms measured here). Python runs it on one core at a time, whatever the number of cores."""
+DRAW_SHARE = 0.5
+"""Share of that one core the live refreshes of all sessions together may take; the rest answers clicks."""
 
 
 class FairShare:
@@ -56,6 +61,12 @@ class FairShare:
 def fair_share() -> FairShare:
     """The one FairShare of this server process."""
     return FairShare()
+
+
+def refresh_interval(base: float, active_sessions: int | None = None) -> float:
+    """Seconds between live refreshes: ``base``, stretched so all racing sessions' drawing fits ``DRAW_SHARE``."""
+    active = fair_share().active_sessions if active_sessions is None else active_sessions
+    return max(base, active * DRAW_SECONDS / DRAW_SHARE)
 
 
 def session_budget(wanted: float, period: float) -> float:
