@@ -19,15 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer, wait_for_app
+from tests.e2e.browser import CHART_SIGNATURE, CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer, wait_for_app
 
-# A signature of what the charts show: the last x of every trace (x = epochs, so it moves while training runs;
-# counting points would not, as long curves are thinned to a fixed number of drawn points).
-SIGNATURE = """() => JSON.stringify([...document.querySelectorAll('.js-plotly-plot')]
-    .map(div => (div.calcdata || []).map(trace => trace.length ? trace[trace.length - 1].x : null)))"""
 # Count chart refreshes: a sampler in the page notes each time the signature changes.
 COUNT_REFRESHES = f"""() => {{
-  const signature = {SIGNATURE};
+  const signature = {CHART_SIGNATURE};
   window.__refreshes = 0; let last = signature();
   window.__sampler = setInterval(() => {{
     const now = signature(); if (now !== last) {{ window.__refreshes++; last = now; }}
@@ -81,7 +77,7 @@ def run(n_sessions: int, seconds: float) -> dict:
                     pages.append(page)
                 except PlaywrightTimeoutError:  # a student who could not join counts as unhealthy
                     failed += 1
-            start_signatures = [page.evaluate(SIGNATURE) for page in pages]
+            start_signatures = [page.evaluate(CHART_SIGNATURE) for page in pages]
             cpu_before = cpu_seconds(server.process.pid)
             time.sleep(seconds)
             server_cores = (cpu_seconds(server.process.pid) - cpu_before) / seconds
@@ -89,7 +85,7 @@ def run(n_sessions: int, seconds: float) -> dict:
             healthy = [
                 page.locator('[data-testid="stException"]').count() == 0
                 and page.get_by_role("button", name="Pause").count() == 1
-                and page.evaluate(SIGNATURE) != before
+                and page.evaluate(CHART_SIGNATURE) != before
                 for page, before in zip(pages, start_signatures, strict=True)
             ]
             peak_mib = resident_mib(server.process.pid)

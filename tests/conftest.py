@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.mirror import MNIST_10K, Server
 
 
@@ -30,3 +31,15 @@ def mirror(tmp_path):
     srv = Server(root)
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole run (Playwright's sync API allows one at a time)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

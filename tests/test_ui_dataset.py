@@ -197,7 +197,7 @@ st.write(f"loaded: {ds.name}")
 
 
 @pytest.mark.e2e
-def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_path, mirror):
+def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_path, mirror, browser):
     """Streamlit in a real process, Chromium clicking Cancel while /slow/ trickles MNIST in."""
     import os
     import subprocess
@@ -205,10 +205,7 @@ def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_
     import time
     import urllib.request
 
-    from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, require_chromium, wait_for_app
-
-    require_chromium()
-    from playwright.sync_api import sync_playwright
+    from tests.e2e.browser import ROOT, free_port, wait_for_app
 
     script, cache = tmp_path / "picker_app.py", tmp_path / "cache"
     script.write_text(PICKER_SCRIPT)
@@ -233,9 +230,8 @@ def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_
                         break
             except OSError:
                 time.sleep(0.3)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            pg = browser.new_page(viewport={"width": 1200, "height": 900})
+        pg = browser.new_page(viewport={"width": 1200, "height": 900})
+        try:
             pg.goto(f"http://127.0.0.1:{port}/")
             wait_for_app(pg)
             pg.get_by_text("loaded: Bundled digits (8x8)").wait_for()
@@ -260,7 +256,8 @@ def test_cancel_in_the_browser_stops_the_download_and_keeps_no_partial_file(tmp_
             pg.get_by_role("option", name="MNIST (download)", exact=True).click()
             pg.get_by_text("loaded: MNIST").wait_for(timeout=60_000)
             assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(SHA256)
-            browser.close()
+        finally:
+            pg.close()
     finally:
         process.terminate()
         process.wait(timeout=10)

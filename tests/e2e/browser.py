@@ -26,6 +26,10 @@ README_NAMES = {
     "weight_templates",
     "confusion_matrix",
 }
+# A signature of what the charts show: the last x of every trace (x = epochs, so it moves while training runs;
+# counting points would not, as long curves are thinned to a fixed number of drawn points).
+CHART_SIGNATURE = """() => JSON.stringify([...document.querySelectorAll('.js-plotly-plot')]
+    .map(div => (div.calcdata || []).map(trace => trace.length ? trace[trace.length - 1].x : null)))"""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-dev-shm-usage",
