@@ -269,6 +269,12 @@ def bgd_minimum(
     return Minimum(theta, problem.loss(theta), norm, norm < tol, updates)
 
 
+def _grid_axes(centre: np.ndarray, half_width: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The n grid values of each parameter over ``centre +- half_width``."""
+    offsets = np.linspace(-half_width, half_width, int(n))
+    return centre[0] + offsets, centre[1] + offsets
+
+
 @dataclass
 class Surface:
     """``loss[r, c] = C(u[c], v[r])`` on a grid around a centre (u: first parameter W_k1, v: second W_k2)."""
@@ -280,8 +286,7 @@ class Surface:
 
 def loss_surface(problem: WeightSlice, centre: np.ndarray, half_width: float, resolution: int = 60) -> Surface:
     """``C(theta)`` on a ``resolution`` x ``resolution`` grid over ``centre +- half_width``."""
-    u = centre[0] + np.linspace(-half_width, half_width, int(resolution))
-    v = centre[1] + np.linspace(-half_width, half_width, int(resolution))
+    u, v = _grid_axes(centre, half_width, resolution)
     loss = np.array([[problem.loss(np.array([ui, vi])) for ui in u] for vi in v])
     return Surface(u, v, loss)
 
@@ -298,8 +303,7 @@ class GradientField:
 
 def gradient_field(problem: WeightSlice, centre: np.ndarray, half_width: float, n: int = 13) -> GradientField:
     """The gradient on an n x n grid over ``centre +- half_width`` (the page draws ``-gradient`` as arrows)."""
-    u = centre[0] + np.linspace(-half_width, half_width, int(n))
-    v = centre[1] + np.linspace(-half_width, half_width, int(n))
+    u, v = _grid_axes(centre, half_width, n)
     g = np.array([[problem.gradient(np.array([ui, vi])) for ui in u] for vi in v])
     return GradientField(u, v, g[..., 0], g[..., 1])
 

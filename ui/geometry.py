@@ -116,6 +116,18 @@ def regions_figure(
     return fig
 
 
+def _surface_layout(fig: go.Figure, surface: Surface, k: int, title: str, height: int) -> None:
+    """Parameter axes, title and legend shared by the contour views of the weight slice."""
+    _param_axes(fig, surface, k)
+    fig.update_layout(
+        title={"text": title, "font": {"size": 22}},
+        font=FONT,
+        legend={"orientation": "h", "y": -0.12},
+        margin={"t": 60, "b": 40, "l": 40, "r": 20},
+        height=height,
+    )
+
+
 def _param_axes(fig: go.Figure, surface: Surface, k: int) -> None:
     """Axes of the (W_k1, W_k2) plane, fixed to the surface's square."""
     for axis, values, name in (
@@ -183,14 +195,7 @@ def surface_figure(
             x=[start[0]], y=[start[1]], mode="markers", name="start θ₀",
             marker={"symbol": "circle", "size": 14, "color": "white", "line": {"color": "black", "width": 2}},
         )  # fmt: skip
-    _param_axes(fig, surface, k)
-    fig.update_layout(
-        title={"text": f"Loss C(w<sub>{k + 1}</sub>) with −∇C arrows (downhill)", "font": {"size": 22}},
-        font=FONT,
-        legend={"orientation": "h", "y": -0.12},
-        margin={"t": 60, "b": 40, "l": 40, "r": 20},
-        height=700,
-    )
+    _surface_layout(fig, surface, k, f"Loss C(w<sub>{k + 1}</sub>) with −∇C arrows (downhill)", height=700)
     return fig
 
 
@@ -241,14 +246,7 @@ def paths_figure(
             marker={"size": 16 if not end else 22, "color": color, "symbol": "x" if end else "circle",
                     "line": {"color": "white", "width": 2}},
         )  # fmt: skip
-    _param_axes(fig, surface, k)
-    fig.update_layout(
-        title={"text": f"The paths after {step} updates", "font": {"size": 22}},
-        font=FONT,
-        legend={"orientation": "h", "y": -0.12},
-        margin={"t": 60, "b": 40, "l": 40, "r": 20},
-        height=620,
-    )
+    _surface_layout(fig, surface, k, f"The paths after {step} updates", height=620)
     return fig
 
 
