@@ -32,7 +32,7 @@ PACE_KEY = "race_pace"
 """The Optimizer Race's pace slider (its label is kept in the session while the race page is away)."""
 LIVE_REFRESH = 0.5
 """Seconds between two live redraws of a racer's model off the race page (a template grid is larger than a curve)."""
-NO_MODEL = "Start a race on the **Optimizer Race** page, or upload a model file (.h5) above, to see it here."
+NO_MODEL = "Start a race on the **Optimizer Race** page, or upload a model file (.h5) beside this box, to see it here."
 
 
 @dataclass(frozen=True)
