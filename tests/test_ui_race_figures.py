@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from core.data import load_digits
@@ -32,6 +33,11 @@ def race(digits):
 
 def xs(trace):
     return np.asarray(trace.x, dtype=float)
+
+
+def drawn(spec):
+    """A live figure's dict as st.plotly_chart takes it: validated into a go.Figure (a bad property raises)."""
+    return go.Figure(spec)
 
 
 # ---------------------------------------------------------------- the race itself
@@ -109,10 +115,10 @@ def test_a_diverged_racer_is_reported_not_raised(digits):
     bad = r.racers[0]
     assert bad.trainer.diverged
     assert "DIVERGED" in ui.race_status(bad, r.max_epochs)
-    fig = ui.loss_figure(r.racers)
+    fig = drawn(ui.loss_figure(r.racers))
     markers = [t for t in fig.data if t.mode == "markers+text"]
     assert len(markers) == 1 and markers[0].text == ("diverged",)
-    assert ui.trace_figure(r.racers) and ui.accuracy_figure(r.racers)  # no exception on non-finite values
+    assert drawn(ui.trace_figure(r.racers)).data and drawn(ui.accuracy_figure(r.racers)).data  # non-finite: no error
     assert "DIVERGED" not in ui.race_status(r.racers[1], r.max_epochs)  # the other racer races on
 
 
@@ -120,22 +126,25 @@ def test_a_diverged_racer_is_reported_not_raised(digits):
 
 
 def test_loss_figure_has_train_and_validation_per_racer(race):
-    fig = ui.loss_figure(race.racers, "epochs")
+    fig = drawn(ui.loss_figure(race.racers, "epochs"))
     lines = [t for t in fig.data if t.mode == "lines"]
     assert len(lines) == 2 * len(race.racers)
     h = race.racers[2].trainer.history
     sgd_train = [t for t in lines if t.name == race.racers[2].name and t.line.dash == "solid"][0]
     np.testing.assert_allclose(xs(sgd_train), h.epochs)
     np.testing.assert_allclose(np.asarray(sgd_train.y, dtype=float), h.train_loss)
+    # Each racer keeps its colour (the status line's square) on both of its curves.
+    assert [t.line.color for t in lines] == [c for c in ui.COLORS[: len(race.racers)] for _ in range(2)]
+    assert not any(t.showlegend for t in fig.data)  # racers are named above the charts, not in a legend
 
 
 def test_axis_switch_changes_the_x_data(race):
-    by_axis = {axis: xs(ui.loss_figure(race.racers, axis).data[4]) for axis in ui.AXES}
+    by_axis = {axis: xs(drawn(ui.loss_figure(race.racers, axis)).data[4]) for axis in ui.AXES}
     h = race.racers[2].trainer.history
     for axis in ui.AXES:
         np.testing.assert_allclose(by_axis[axis], getattr(h, axis))
     assert not np.allclose(by_axis["epochs"], by_axis["updates"])
-    fig = ui.loss_figure(race.racers, "flops", log_x=True, log_y=True)
+    fig = drawn(ui.loss_figure(race.racers, "flops", log_x=True, log_y=True))
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert fig.layout.xaxis.title.text == ui.AXES["flops"]
     assert fig.layout.uirevision  # zoom survives refreshes
@@ -143,14 +152,16 @@ def test_axis_switch_changes_the_x_data(race):
 
 def test_accuracy_figure_draws_the_reference_line(race):
     ref = ui.Reference(0.95, 50, 32, 0.05)
-    fig = ui.accuracy_figure(race.racers, "updates", reference=ref)
+    fig = drawn(ui.accuracy_figure(race.racers, "updates", reference=ref))
     assert len(fig.data) == len(race.racers)
     assert fig.layout.shapes[0].y0 == fig.layout.shapes[0].y1 == 0.95
-    assert len(ui.accuracy_figure(race.racers).layout.shapes) == 0
+    assert fig.layout.shapes[0].line.dash == "dot" and fig.layout.annotations[0].text == "linear model ≈ 95.0%"
+    assert fig.layout.yaxis.tickformat == ".0%" and fig.layout.xaxis.title.text == ui.AXES["updates"]
+    assert len(drawn(ui.accuracy_figure(race.racers)).layout.shapes) == 0
 
 
 def test_trace_figure_smooths_the_noisy_sgd_loss(race):
-    fig = ui.trace_figure(race.racers, "updates")
+    fig = drawn(ui.trace_figure(race.racers, "updates"))
     assert len(fig.data) == 2 * len(race.racers)
     raw, smooth = fig.data[4], fig.data[5]  # pure SGD: 2,586 updates, thinned for drawing
     assert raw.opacity < 0.5 and len(raw.x) == ui.MAX_DRAWN < race.racers[2].trainer.update
@@ -158,7 +169,10 @@ def test_trace_figure_smooths_the_noisy_sgd_loss(race):
     # The moving average is far less noisy than the raw per-update loss.
     assert np.std(np.diff(np.asarray(smooth.y, float))) < 0.2 * np.std(np.diff(np.asarray(raw.y, float)))
     assert len(fig.data[0].x) == 2  # batch GD: two full-batch steps
-    epochs = ui.trace_figure(race.racers, "epochs").data[4]
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend == [f"{r.name} · smoothed" for r in race.racers]  # one entry per racer, in its colour
+    assert [t.line.color for t in fig.data if t.showlegend is not False] == list(ui.COLORS[: len(race.racers)])
+    epochs = drawn(ui.trace_figure(race.racers, "epochs")).data[4]
     np.testing.assert_allclose(xs(epochs), xs(raw) / len(race.dataset.y_train))
 
 

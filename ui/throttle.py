@@ -17,9 +17,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 TRAINING_CPU_FRACTION = 0.6
 """Share of the machine's cores that live training may use in total; the rest serves pages and charts."""
-DRAW_SECONDS = 0.05
-"""Server time one live refresh of the race costs beyond training (building and sending its three Plotly
-figures: ~50 ms measured here). Python runs it on one core at a time, whatever the number of cores."""
+DRAW_SECONDS = 0.01
+"""Server time one live refresh of the race costs beyond training: building its three Plotly charts and
+``st.plotly_chart`` marshalling them, about 9 ms measured here (``python -m benchmarks.draw_cost``; 34 ms when
+they were built as ``go.Figure`` objects trace by trace). Python runs it on one core at a time."""
 DRAW_SHARE = 0.5
 """Share of that one core the live refreshes of all sessions together may take; the rest answers clicks."""
 
