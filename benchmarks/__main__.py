@@ -29,6 +29,7 @@ import numpy as np
 import threadpoolctl
 
 from benchmarks.methods import core_trainer, core_uint8, numpy_loop, torch_methods
+from core import compiled as numba_kernels
 from core.softmax_regression import DTYPE, init_model
 from core.training import TRAINING_BLAS_THREADS, SoftmaxRegression, Trainer, epoch_order
 
@@ -49,7 +50,7 @@ BLAS_KEYS = ("internal_api", "version", "architecture", "num_threads", "filepath
 
 
 def machine_info() -> dict:
-    """CPU, cores, Python, numpy and its BLAS (kernel, threads), torch, load."""
+    """CPU, cores, Python, numpy and its BLAS (kernel, threads), torch, numba, load."""
     cpu = platform.processor()
     flags: list[str] = []
     cpuinfo = Path("/proc/cpuinfo")
@@ -78,6 +79,7 @@ def machine_info() -> dict:
         info["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads()}
     except ImportError:
         info["torch"] = None
+    info["numba"] = numba_kernels.numba.__version__ if numba_kernels.AVAILABLE else None
     return info
 
 
@@ -157,7 +159,8 @@ def thread_policy(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, 
             for label, B, n_updates in (("batch GD step", N, 1), ("mini-batch epoch", 100, 600)):
                 trainers = {}
                 for threads in (1, None):
-                    trainers[threads] = Trainer(X, y, batch_size=B, eta=0.01, init=init, eval_subset=0)
+                    # The numpy kernels: their BLAS products are what the thread count changes.
+                    trainers[threads] = Trainer(X, y, batch_size=B, eta=0.01, init=init, eval_subset=0, compiled=False)
                     trainers[threads].blas_threads = threads
                     trainers[threads].advance(max_updates=1)  # warm-up
                 times: dict[int | None, list[float]] = {1: [], None: []}
@@ -198,6 +201,8 @@ def run(args: argparse.Namespace) -> dict:
                 "core": core_trainer(X, y, W0, b0, B, eta, args.seed),
                 "numpy loop": numpy_loop(X, y, W0, b0, B, eta, order),
             }
+            if numba_kernels.AVAILABLE:  # then "core" is the compiled kernels; this is the numpy reference
+                methods["core, numpy kernels"] = core_trainer(X, y, W0, b0, B, eta, args.seed, compiled=False)
             if B < N:
                 methods["core, uint8 storage"] = core_uint8(X8, y, W0, b0, B, eta, order)
             if have_torch and not args.no_torch:

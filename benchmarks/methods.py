@@ -26,11 +26,24 @@ Method = Callable[[], tuple[np.ndarray, np.ndarray]]
 # ---------------------------------------------------------------- the project's core (what the app runs)
 
 
-def core_trainer(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, B: int, eta: float, seed: int):
-    """The app's path: a fresh ``Trainer`` (built outside the timing) advanced by one epoch."""
+def core_trainer(
+    X: np.ndarray,
+    y: np.ndarray,
+    W0: np.ndarray,
+    b0: np.ndarray,
+    B: int,
+    eta: float,
+    seed: int,
+    compiled: bool | None = None,
+):
+    """The app's path: a fresh ``Trainer`` (built outside the timing) advanced by one epoch.
+
+    ``compiled``: the trainer's choice of kernels (None: what the app runs, compiled when numba is installed).
+    """
 
     def prepare() -> Method:
-        trainer = Trainer(X, y, batch_size=B, eta=eta, seed=seed, init=SoftmaxRegression(W0, b0), eval_subset=0)
+        init = SoftmaxRegression(W0, b0)
+        trainer = Trainer(X, y, batch_size=B, eta=eta, seed=seed, init=init, eval_subset=0, compiled=compiled)
 
         def run() -> tuple[np.ndarray, np.ndarray]:
             trainer.advance(max_updates=trainer.updates_per_epoch)
@@ -42,7 +55,7 @@ def core_trainer(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, B
 
 
 def core_uint8(X8: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, B: int, eta: float, order: np.ndarray):
-    """The same kernels with the images stored as uint8, cast to float32 [0, 1] batch by batch."""
+    """The numpy kernels with the images stored as uint8, cast to float32 [0, 1] batch by batch."""
     scale = DTYPE(1 / 255)
 
     def prepare() -> Method:

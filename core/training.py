@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from core import compiled as numba_kernels
 from core.costs import flops_per_update, update_costs
 from core.softmax_regression import (
     DTYPE,
@@ -252,6 +253,9 @@ DIVERGENCE_FACTOR = 10.0
 """A racer has diverged when a loss or weight is not finite, or when the evaluated training loss exceeds
 ``DIVERGENCE_FACTOR * ln K`` (ten times the loss of the uniform guess a = 1/K)."""
 
+COMPILED_SAMPLES = 4096
+"""Samples per call of a compiled kernel (~4 ms of pure SGD): how often the trainer checks its time budget."""
+
 EVAL_SUBSET = 2000
 """Default size of the fixed evaluation subsets (training and validation)."""
 
@@ -292,7 +296,7 @@ class Trainer:
     X_val, y_val : ndarray, optional
         Validation samples and labels, for the validation curves and early stopping.
     batch_size : int
-        B, from 1 (pure SGD, run by the exact block kernel ``sgd_block``) to N (batch gradient descent).
+        B, from 1 (pure SGD) to N (batch gradient descent).
     eta : float
         eta0, the learning rate the schedule starts from.
     schedule : str
@@ -315,6 +319,10 @@ class Trainer:
     eval_subset : int
         Size of the fixed, evenly spaced evaluation subsets of the training and validation sets
         (0: no evaluation; ``train`` uses that).
+    compiled : bool, optional
+        Run the compiled kernels of ``core.compiled`` (needs numba) rather than the numpy kernels of
+        ``core.softmax_regression`` (``minibatch_step``, and the exact block method ``sgd_block`` for B = 1).
+        By default: compiled when numba is installed. Both compute the same updates to float32 rounding.
 
     Attributes
     ----------
@@ -352,6 +360,7 @@ class Trainer:
         early_stopping_patience: int | None = None,
         eval_every: int | None = None,
         eval_subset: int = EVAL_SUBSET,
+        compiled: bool | None = None,
         **schedule_params: float,
     ) -> None:
         self.X = _as_samples(X_train, "X_train")
@@ -391,6 +400,9 @@ class Trainer:
                 raise ValueError(f"early-stopping patience must be at least 1; got {early_stopping_patience}")
         self.patience = None if early_stopping_patience is None else int(early_stopping_patience)
         self.blas_threads: int | None = TRAINING_BLAS_THREADS
+        if compiled and not numba_kernels.AVAILABLE:
+            raise ValueError("compiled kernels need numba, which is not installed (pip install numba)")
+        self.compiled = numba_kernels.AVAILABLE if compiled is None else bool(compiled)
 
         costs = update_costs(n_train, n_features, K, self.batch_size)
         self.updates_per_epoch = costs["updates_per_epoch"]
@@ -418,7 +430,9 @@ class Trainer:
         self.history = History()
         self._pos = 0  # position within the current epoch's order
         self._order: np.ndarray | None = None
-        self._buffers = MinibatchBuffers(n_features, K, self.batch_size) if self.batch_size > 1 else None
+        self._buffers = None
+        if self.batch_size > 1 and not self.compiled:
+            self._buffers = MinibatchBuffers(n_features, K, self.batch_size)
         self._loss_sum, self._loss_count = 0.0, 0
         self._evaluate()
 
@@ -501,23 +515,34 @@ class Trainer:
         etas = learning_rate(self.schedule, self.eta0, t0 + np.arange(n_updates), self.epoch, **self.schedule_params)
         etas = etas.astype(DTYPE)
         losses = np.empty(n_updates, dtype=np.float64)
+        # Updates per kernel call. Calls end at multiples of it, so where a time budget stops does not change
+        # the partition, and hence not the float32 rounding: same settings, same weights.
+        if self.compiled:
+            per_call = max(1, COMPILED_SAMPLES // B)
+        else:
+            per_call = SGD_BLOCK if B == 1 else 1
         done = 0
         while done < n_updates:
-            # SGD blocks end at multiples of SGD_BLOCK updates, so where a time budget stops does not change
-            # the block partition, and hence not the float32 rounding: same settings, same weights.
-            k = min(SGD_BLOCK - (t0 + done) % SGD_BLOCK, n_updates - done) if B == 1 else B
-            hi = min(pos + k, len(X))
-            if order is None:
-                Xb, yb = X[pos:hi], y[pos:hi]
+            k = min(per_call - (t0 + done) % per_call, n_updates - done)
+            hi = min(pos + k * B, len(X))
+            now = slice(done, done + k)
+            if self.compiled:  # reads the rows in place: no gathered copy of the batch
+                rows = np.arange(pos, hi) if order is None else order[pos:hi]
+                if B == 1:
+                    numba_kernels.sgd_steps(W, b, X, y, rows, etas[now], losses[now])
+                else:
+                    numba_kernels.minibatch_steps(W, b, X, y, rows, B, etas[now], losses[now])
             else:
-                idx = order[pos:hi]
-                Xb, yb = X[idx], y[idx]  # fancy indexing copies whole rows faster than np.take(..., out=)
-            if B == 1:
-                losses[done : done + hi - pos] = sgd_block(W, b, Xb, yb, etas[done : done + hi - pos])
-                done += hi - pos
-            else:
-                losses[done] = minibatch_step(W, b, Xb, yb, float(etas[done]), self._buffers)
-                done += 1
+                if order is None:
+                    Xb, yb = X[pos:hi], y[pos:hi]
+                else:
+                    idx = order[pos:hi]
+                    Xb, yb = X[idx], y[idx]  # fancy indexing copies whole rows faster than np.take(..., out=)
+                if B == 1:
+                    losses[now] = sgd_block(W, b, Xb, yb, etas[now])
+                else:
+                    losses[done] = minibatch_step(W, b, Xb, yb, float(etas[done]), self._buffers)
+            done += k
             pos = hi
             if not math.isfinite(losses[done - 1]) or time.perf_counter() >= deadline:
                 break
@@ -589,6 +614,7 @@ def train(
     schedule: str = "constant",
     shuffle: bool = True,
     n_classes: int | None = None,
+    compiled: bool | None = None,
     **schedule_params: float,
 ) -> SoftmaxRegression:
     """Train softmax regression by mini-batch SGD for ``epochs`` epochs; return the model (W (K, D), b (K,)).
@@ -601,7 +627,7 @@ def train(
         raise ValueError(f"epochs must be a whole number >= 0; got {epochs!r}")
     trainer = Trainer(
         X, y, batch_size=batch_size, eta=eta, schedule=schedule, shuffle=shuffle, seed=seed,
-        n_classes=n_classes, eval_subset=0, **schedule_params,
+        n_classes=n_classes, eval_subset=0, compiled=compiled, **schedule_params,
     )  # fmt: skip
     trainer.advance(max_updates=int(epochs) * trainer.updates_per_epoch)
     return trainer.model

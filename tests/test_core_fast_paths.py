@@ -1,13 +1,15 @@
 """The training kernels against plain reference loops written here: the same weights, to float32 rounding.
 
 Every fast path (the K x B mini-batch step with buffers, the pure-SGD block method with its Gram matrix,
-full-batch steps) must give the weights of the obvious sample-by-sample or batch-by-batch loop, for
-B = 1, B = 100 and B = N, with and without shuffling, and with a learning-rate schedule.
+full-batch steps, and the compiled kernels of ``core.compiled``) must give the weights of the obvious
+sample-by-sample or batch-by-batch loop, for B = 1, B = 100 and B = N, with and without shuffling, and with
+a learning-rate schedule. The trainer is checked with both its numpy and its compiled kernels.
 """
 
 import numpy as np
 import pytest
 
+from core import compiled as numba_kernels
 from core import softmax
 from core.functions import log_softmax
 from core.softmax_regression import (
@@ -20,6 +22,8 @@ from core.softmax_regression import (
 from core.training import Trainer, epoch_order, train
 
 ATOL = 1e-5  # float32 weights after hundreds to thousands of updates
+
+KERNELS = pytest.mark.parametrize("compiled", [False, True], ids=["numpy kernels", "compiled kernels"])
 
 
 def reference_sgd(X, y, W, b, batch_size, etas_of, epochs, seed, shuffle):
@@ -50,12 +54,13 @@ def small(mnist_10k):
     return np.ascontiguousarray(X), np.ascontiguousarray(y)
 
 
+@KERNELS
 @pytest.mark.parametrize("shuffle", [True, False], ids=["shuffle", "in-order"])
 @pytest.mark.parametrize("batch_size", [1, 100, 600, 250], ids=["B=1", "B=100", "B=N", "B=250 (uneven)"])
-def test_trainer_equals_reference_loop(small, batch_size, shuffle):
+def test_trainer_equals_reference_loop(small, batch_size, shuffle, compiled):
     X, y = small
     epochs = 2 if batch_size == 1 else 4
-    model = train(X, y, batch_size=batch_size, eta=0.05, epochs=epochs, seed=7, shuffle=shuffle)
+    model = train(X, y, batch_size=batch_size, eta=0.05, epochs=epochs, seed=7, shuffle=shuffle, compiled=compiled)
     init = init_model(X.shape[1], 10, seed=7)
     W, b = reference_sgd(X, y, init.W, init.b, batch_size, lambda t, e: 0.05, epochs, seed=7, shuffle=shuffle)
     np.testing.assert_allclose(model.W, W, atol=ATOL)
@@ -63,18 +68,23 @@ def test_trainer_equals_reference_loop(small, batch_size, shuffle):
     assert not np.allclose(model.W, init.W, atol=1e-3)  # it did train
 
 
+@KERNELS
 @pytest.mark.parametrize("batch_size", [1, 100, 600])
-def test_schedules_reach_the_kernels(small, batch_size):
+def test_schedules_reach_the_kernels(small, batch_size, compiled):
     X, y = small
     # Pure SGD at eta0 = 0.2 is chaotic here (eta |x|^2 >> 1): float32 and float64 loops drift apart by 1e-3,
     # so B = 1 uses a rate in its stable range.
     eta0 = 0.02 if batch_size == 1 else 0.2
-    model = train(X, y, batch_size=batch_size, eta=eta0, epochs=2, seed=1, schedule="inverse_sqrt", alpha=0.05)
+    model = train(
+        X, y, batch_size=batch_size, eta=eta0, epochs=2, seed=1, schedule="inverse_sqrt", alpha=0.05, compiled=compiled
+    )
     init = init_model(X.shape[1], 10, seed=1)
     W, b = reference_sgd(X, y, init.W, init.b, batch_size, lambda t, e: eta0 / np.sqrt(1 + 0.05 * t), 2, 1, True)
     np.testing.assert_allclose(model.W, W, atol=ATOL)
     np.testing.assert_allclose(model.b, b, atol=ATOL)
-    decayed = train(X, y, batch_size=batch_size, eta=eta0, epochs=3, seed=1, schedule="exponential", decay=0.5)
+    decayed = train(
+        X, y, batch_size=batch_size, eta=eta0, epochs=3, seed=1, schedule="exponential", decay=0.5, compiled=compiled
+    )
     W, b = reference_sgd(X, y, init.W, init.b, batch_size, lambda t, e: eta0 * 0.5**e, 3, 1, True)
     np.testing.assert_allclose(decayed.W, W, atol=ATOL)
     np.testing.assert_allclose(decayed.b, b, atol=ATOL)
@@ -134,10 +144,61 @@ def test_minibatch_step_equals_gradient_formula(small, n, scale):
     np.testing.assert_allclose(b, model.b - 0.5 * A.mean(axis=0), atol=ATOL)
 
 
-def test_trainer_with_float64_input_equals_float32_input(small):
+@pytest.mark.parametrize(("n", "batch_size"), [(300, 100), (237, 100), (37, 37), (9, 2)])
+@pytest.mark.parametrize("scale", [1.0, 3000.0], ids=["small scores", "huge scores"])
+def test_compiled_minibatch_steps_equal_minibatch_step(small, n, batch_size, scale):
+    """Several batches, a short last batch, and batches that are not a multiple of the kernel's tile of 4."""
     X, y = small
-    a = Trainer(X, y, batch_size=1, eta=0.05, seed=3, eval_subset=0)
-    b = Trainer(X.astype(np.float64), y, batch_size=1, eta=0.05, seed=3, eval_subset=0)
+    model = init_model(X.shape[1], 10, seed=5)
+    model.W *= scale
+    rows = np.random.default_rng(0).permutation(len(X))[:n]  # read in place, in this order
+    n_batches = -(-n // batch_size)
+    etas = np.linspace(0.5, 0.1, n_batches).astype(DTYPE)
+    W, b, losses = model.W.copy(), model.b.copy(), np.empty(n_batches)
+    numba_kernels.minibatch_steps(W, b, X, y, rows, batch_size, etas, losses)
+    W_ref, b_ref = model.W.copy(), model.b.copy()
+    buffers = MinibatchBuffers(X.shape[1], 10, batch_size)
+    for u in range(n_batches):
+        idx = rows[u * batch_size : (u + 1) * batch_size]
+        loss = minibatch_step(W_ref, b_ref, X[idx], y[idx], float(etas[u]), buffers)
+        assert losses[u] == pytest.approx(loss, rel=1e-4, abs=1e-6)
+    np.testing.assert_allclose(W, W_ref, atol=ATOL * scale)
+    np.testing.assert_allclose(b, b_ref, atol=ATOL)
+
+
+@pytest.mark.parametrize(("scale", "eta"), [(1.0, 0.3), (3000.0, 0.3)], ids=["small scores", "huge scores"])
+def test_compiled_sgd_steps_equal_sample_by_sample_loop(small, scale, eta):
+    X, y = small
+    model = init_model(X.shape[1], 10, seed=2)
+    model.W *= scale
+    rows = np.random.default_rng(1).permutation(len(X))[:200]
+    etas = np.linspace(eta, eta / 3, len(rows)).astype(DTYPE)
+    W, b, losses = model.W.copy(), model.b.copy(), np.empty(len(rows))
+    numba_kernels.sgd_steps(W, b, X, y, rows, etas, losses)
+    W_ref, b_ref = model.W.astype(np.float64), model.b.astype(np.float64)  # the kernel keeps float64 inside
+    for t, i in enumerate(rows):
+        s = W_ref @ X[i] + b_ref
+        assert losses[t] == pytest.approx(-log_softmax(s)[y[i]], rel=1e-6, abs=1e-9)
+        a = softmax(s)
+        a[y[i]] -= 1.0
+        W_ref -= etas[t] * np.outer(a, X[i])
+        b_ref -= etas[t] * a
+    np.testing.assert_allclose(W, W_ref, atol=1e-6 * scale, rtol=1e-6)
+    np.testing.assert_allclose(b, b_ref, atol=1e-6, rtol=1e-6)
+
+
+def test_trainer_without_numba_refuses_compiled_kernels(small, monkeypatch):
+    monkeypatch.setattr(numba_kernels, "AVAILABLE", False)
+    with pytest.raises(ValueError, match="numba"):
+        Trainer(*small, batch_size=10, eta=0.1, compiled=True)
+    assert not Trainer(*small, batch_size=10, eta=0.1).compiled  # the numpy kernels, by default
+
+
+@KERNELS
+def test_trainer_with_float64_input_equals_float32_input(small, compiled):
+    X, y = small
+    a = Trainer(X, y, batch_size=1, eta=0.05, seed=3, eval_subset=0, compiled=compiled)
+    b = Trainer(X.astype(np.float64), y, batch_size=1, eta=0.05, seed=3, eval_subset=0, compiled=compiled)
     a.advance(max_updates=300)
     b.advance(max_updates=300)
     np.testing.assert_array_equal(a.model.W, b.model.W)

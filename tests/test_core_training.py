@@ -24,6 +24,9 @@ def small(mnist_10k):
     return X[:1000], y[:1000], Xv, yv
 
 
+KERNELS = pytest.mark.parametrize("compiled", [False, True], ids=["numpy kernels", "compiled kernels"])
+
+
 def random_model(rng, K=3, D=4):
     return SoftmaxRegression(rng.standard_normal((K, D)), rng.standard_normal(K))
 
@@ -105,21 +108,23 @@ def test_minibatch_and_sgd_learn_in_one_epoch(mnist_10k):
         assert trainer.history.val_loss[-1] < trainer.history.val_loss[0] / 3  # from ln 10 ~ 2.3
 
 
-def test_same_seed_same_weights(small):
+@KERNELS
+def test_same_seed_same_weights(small, compiled):
     X, y, _, _ = small
-    a = train(X, y, batch_size=10, eta=0.1, epochs=2, seed=11)
-    b = train(X, y, batch_size=10, eta=0.1, epochs=2, seed=11)
-    c = train(X, y, batch_size=10, eta=0.1, epochs=2, seed=12)
+    a = train(X, y, batch_size=10, eta=0.1, epochs=2, seed=11, compiled=compiled)
+    b = train(X, y, batch_size=10, eta=0.1, epochs=2, seed=11, compiled=compiled)
+    c = train(X, y, batch_size=10, eta=0.1, epochs=2, seed=12, compiled=compiled)
     np.testing.assert_array_equal(a.W, b.W)
     np.testing.assert_array_equal(a.b, b.b)
     assert not np.allclose(a.W, c.W)
 
 
-def test_time_budgets_do_not_change_the_weights(small):
+@KERNELS
+def test_time_budgets_do_not_change_the_weights(small, compiled):
     X, y, Xv, yv = small
-    whole = Trainer(X, y, Xv, yv, batch_size=1, eta=0.02, seed=2)
+    whole = Trainer(X, y, Xv, yv, batch_size=1, eta=0.02, seed=2, compiled=compiled)
     whole.advance(max_updates=2500)
-    chunked = Trainer(X, y, Xv, yv, batch_size=1, eta=0.02, seed=2)
+    chunked = Trainer(X, y, Xv, yv, batch_size=1, eta=0.02, seed=2, compiled=compiled)
     calls = 0
     while chunked.update < 2500:  # stops wherever the clock says; the result must not depend on it
         chunked.advance(max_updates=2500 - chunked.update, time_budget=0.0005)
@@ -130,11 +135,12 @@ def test_time_budgets_do_not_change_the_weights(small):
     np.testing.assert_array_equal(whole.history.val_loss, chunked.history.val_loss)
 
 
-def test_minibatch_chunks_do_not_change_the_weights(small):
+@KERNELS
+def test_minibatch_chunks_do_not_change_the_weights(small, compiled):
     X, y, _, _ = small
-    whole = Trainer(X, y, batch_size=30, eta=0.1, seed=4)
+    whole = Trainer(X, y, batch_size=30, eta=0.1, seed=4, compiled=compiled)
     whole.advance(max_updates=100)
-    chunked = Trainer(X, y, batch_size=30, eta=0.1, seed=4)
+    chunked = Trainer(X, y, batch_size=30, eta=0.1, seed=4, compiled=compiled)
     for n in (1, 33, 66):
         assert chunked.advance(max_updates=n) == n
     np.testing.assert_array_equal(whole.model.W, chunked.model.W)
@@ -207,10 +213,11 @@ def test_history_records_the_schedule_and_changes_apply_next_update(small):
 # ---------------------------------------------------------------- divergence, budgets, early stopping
 
 
+@KERNELS
 @pytest.mark.parametrize(("batch_size", "eta"), [(1000, 1e4), (100, 1e38), (1, 1e30), (1, 50.0)])
-def test_huge_eta_is_reported_as_diverged(small, batch_size, eta):
+def test_huge_eta_is_reported_as_diverged(small, batch_size, eta, compiled):
     X, y, Xv, yv = small
-    trainer = Trainer(X, y, Xv, yv, batch_size=batch_size, eta=eta, seed=0)
+    trainer = Trainer(X, y, Xv, yv, batch_size=batch_size, eta=eta, seed=0, compiled=compiled)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning (overflow, invalid) may leak
         trainer.advance(max_updates=3 * trainer.updates_per_epoch)
