@@ -17,23 +17,10 @@ from typing import NamedTuple
 import numpy as np
 
 from core.functions import mean_loss_and_accuracy, softmax
-from core.validation import as_finite_array
+from core.validation import as_finite_array, as_labels
 
 EVAL_BLOCK = 8192
 """Rows of X scored at a time by :func:`evaluate` (bounds the float64 temporary to about 50 MB for MNIST)."""
-
-
-def _as_labels(y: object, name: str, n_classes: int) -> np.ndarray:
-    """Return ``y`` as a 1-D integer array of class indices in ``0..n_classes-1``, or raise ``ValueError``."""
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of class indices; got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer class indices; got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if np.any((arr < 0) | (arr >= n_classes)):
-        raise ValueError(f"{name} has a class index out of range: classes are 0..{n_classes - 1}")
-    return arr
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -57,8 +44,8 @@ def confusion_matrix(y_true: object, y_pred: object, n_classes: int) -> np.ndarr
     if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer) or n_classes < 1:
         raise ValueError(f"n_classes must be a positive integer; got {n_classes!r}")
     n_classes = int(n_classes)
-    y_true = _as_labels(y_true, "y_true", n_classes)
-    y_pred = _as_labels(y_pred, "y_pred", n_classes)
+    y_true = as_labels(y_true, "y_true", n_classes=n_classes)
+    y_pred = as_labels(y_pred, "y_pred", n_classes=n_classes)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}")
     # Cell (i, j) is flat index i * K + j: one bincount counts every cell at once.
@@ -170,7 +157,7 @@ def evaluate(W: object, b: object, X: object, y: object) -> Evaluation:
         raise ValueError(f"X must hold numbers; got dtype {X.dtype}")
     if X.dtype.kind == "f" and not np.isfinite(X).all():
         raise ValueError("X contains NaN or infinite values")
-    y = _as_labels(y, "y", K)
+    y = as_labels(y, "y", n_classes=K)
     if y.size != X.shape[0]:
         raise ValueError(f"X has {X.shape[0]} samples but y has {y.size} labels")
     # Row blocks: a float32 or uint8 X is up-cast to float64 one block at a time, never as a whole copy.

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.functions import mean_loss_and_accuracy, softmax
+from core.validation import as_labels
 
 DTYPE = np.float32
 """Weights and images are float32: the kernels are memory-bound and float32 halves the traffic."""
@@ -70,7 +71,7 @@ class SoftmaxRegression:
 
         Non-finite scores (a diverged model) give ``(inf, nan)`` rather than an error.
         """
-        y = _check_labels(y, len(X), self.n_classes)
+        y = as_labels(y, "y", n=len(X), n_classes=self.n_classes)
         with np.errstate(all="ignore"):
             S = self.scores(X)
         if not np.isfinite(S).all():
@@ -93,7 +94,7 @@ class SoftmaxRegression:
         dW : ndarray, shape (K, D)
         db : ndarray, shape (K,)
         """
-        y = _check_labels(y, len(X), self.n_classes)
+        y = as_labels(y, "y", n=len(X), n_classes=self.n_classes)
         delta = self.predict_proba(X)  # a_i - y_i, the guide's delta^(L), one row per sample
         delta[np.arange(len(y)), y] -= 1.0
         dtype = np.result_type(np.asarray(X).dtype, self.W.dtype)
@@ -116,15 +117,6 @@ def _check_features(X: object, n_features: int) -> np.ndarray:
     if X.ndim != 2 or X.shape[1] != n_features:
         raise ValueError(f"X must have shape (n, {n_features}); got {X.shape}")
     return X
-
-
-def _check_labels(y: object, n: int, n_classes: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must hold {n} integer class labels; got an array of shape {y.shape} ({y.dtype})")
-    if n and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"class labels must be in 0..{n_classes - 1}")
-    return y
 
 
 class MinibatchBuffers:

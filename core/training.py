@@ -32,6 +32,7 @@ from core.softmax_regression import (
     minibatch_step,
     sgd_block,
 )
+from core.validation import as_labels
 
 # ---------------------------------------------------------------- learning-rate schedules
 
@@ -272,15 +273,6 @@ def _as_samples(X: object, name: str) -> np.ndarray:
     return X
 
 
-def _as_labels(y: object, n: int, name: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"{name} must hold {n} integer class labels; got shape {y.shape} ({y.dtype})")
-    if y.min() < 0:
-        raise ValueError(f"{name} has a negative class label")
-    return y.astype(np.intp, copy=False)
-
-
 def _subset(n: int, size: int) -> np.ndarray:
     """Evenly spaced indices: a fixed subset that is the same for every seed and racer."""
     return np.unique(np.linspace(0, n - 1, min(n, size)).astype(np.intp))
@@ -364,12 +356,12 @@ class Trainer:
         **schedule_params: float,
     ) -> None:
         self.X = _as_samples(X_train, "X_train")
-        self.y = _as_labels(y_train, len(self.X), "y_train")
+        self.y = as_labels(y_train, "y_train", n=len(self.X))
         if (X_val is None) != (y_val is None):
             raise ValueError("give both X_val and y_val, or neither")
         if X_val is not None:
             self.X_val = _as_samples(X_val, "X_val")
-            self.y_val = _as_labels(y_val, len(self.X_val), "y_val")
+            self.y_val = as_labels(y_val, "y_val", n=len(self.X_val))
             if self.X_val.shape[1] != self.X.shape[1]:
                 raise ValueError(f"X_val has {self.X_val.shape[1]} features; X_train has {self.X.shape[1]}")
         else:
@@ -666,7 +658,7 @@ def gradient_variance(
     Measures ``E ||g_B - g||^2`` (the guide's ``Var ~ sigma^2 / B``) with ``n_draws`` random batches per B.
     """
     X = _as_samples(X, "X")
-    y = _as_labels(y, len(X), "y")
+    y = as_labels(y, "y", n=len(X))
     n = len(X)
     sizes = np.asarray(batch_sizes, dtype=np.int64)
     if sizes.ndim != 1 or sizes.size == 0 or sizes.min() < 1 or sizes.max() > n:

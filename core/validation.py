@@ -57,3 +57,23 @@ def as_target(y: object, shape: tuple[int, ...]) -> np.ndarray:
             raise ValueError(f"class index out of range: y must be in 0..{n_classes - 1}")
         return np.eye(n_classes)[y_arr]
     return as_finite_array(y, "y", shape=shape)
+
+
+def as_labels(y: object, name: str, n: int | None = None, n_classes: int | None = None) -> np.ndarray:
+    """Return ``y`` as a 1-D integer array of class labels (of length ``n`` and in ``0..n_classes-1`` when given).
+
+    Raises ``ValueError`` naming ``name`` and the problem.
+    """
+    arr = np.asarray(y)
+    if arr.ndim != 1 or (n is not None and len(arr) != n):
+        count = "" if n is None else f"{n} "
+        raise ValueError(f"{name} must be a 1-D array of {count}class labels; got shape {arr.shape}")
+    if arr.size == 0:
+        return arr.astype(np.intp)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer class labels; got dtype {arr.dtype}")
+    if n_classes is not None and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(f"{name} has a class label out of range: classes are 0..{n_classes - 1}")
+    if arr.min() < 0:
+        raise ValueError(f"{name} has a negative class label")
+    return arr.astype(np.intp, copy=False)

@@ -148,9 +148,9 @@ def test_an_empty_set_gives_zero_counts_and_nan_ratios():
     ("y_true", "y_pred", "n_classes", "message"),
     [
         ([0, 1], [0], 2, "y_true has 2 labels but y_pred has 1"),
-        ([0, 2], [0, 1], 2, "y_true has a class index out of range: classes are 0..1"),
-        ([0, 1], [0, -1], 2, "y_pred has a class index out of range"),
-        ([0.0, 1.0], [0, 1], 2, "y_true must hold integer class indices"),
+        ([0, 2], [0, 1], 2, "y_true has a class label out of range: classes are 0..1"),
+        ([0, 1], [0, -1], 2, "y_pred has a class label out of range"),
+        ([0.0, 1.0], [0, 1], 2, "y_true must hold integer class labels"),
         ([[0, 1]], [[0, 1]], 2, "y_true must be a 1-D array"),
         ([0], [0], 0, "n_classes must be a positive integer"),
     ],
@@ -231,7 +231,7 @@ def test_evaluate_accepts_uint8_images():
         (np.zeros((3, 5)), [0, 1, 2], r"X has shape \(3, 5\); expected \(N, 4\)"),
         (np.full((3, 4), np.nan), [0, 1, 2], "X contains NaN"),
         (np.zeros((3, 4)), [0, 1], "X has 3 samples but y has 2 labels"),
-        (np.zeros((3, 4)), [0, 1, 3], "class index out of range"),
+        (np.zeros((3, 4)), [0, 1, 3], "class label out of range"),
         (np.zeros((0, 4)), [], "X has no samples"),
     ],
 )

@@ -74,7 +74,7 @@ def test_predictions_and_probabilities():
     assert model.accuracy(X, [0, 1, 0]) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="shape"):
         model.predict(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="class labels"):
+    with pytest.raises(ValueError, match="class label out of range"):
         model.loss(X, [0, 1, 3])
 
 
