@@ -2,11 +2,14 @@
 
     python -m benchmarks.load_test --sessions 10 20 --seconds 30
 
-For each N it starts `streamlit run app.py` on 127.0.0.1, opens N browser sessions (contexts of one headless
-Chromium) on the Optimizer Race, clicks Start in each, lets them race on the bundled digits for a fixed time,
-and reports: page load time (median and worst), chart refreshes per second per session, the server's resident
-memory, and whether every session stayed healthy (no exception, still running, its curves grew). Only
-loopback traffic; every loop is bounded in count and time.
+For each N it starts `streamlit run app.py` on 127.0.0.1 with the classroom settings of deploy/classroom.toml
+(all but its address and port), opens N browser sessions (contexts of one headless Chromium) one after another
+on the Optimizer Race, clicks Start in each (1,000 epochs at the slowest pace), lets them race on the bundled
+digits for a fixed time, and reports: page load time (median and worst), chart refreshes drawn per second per
+session, the server's CPU and resident memory, and whether every session stayed healthy (no exception, still
+running, its curves grew). On one machine the load generator's browser renders every session's charts, and a
+fragment's timer runs in the browser, so the refresh rate measures that browser as much as the server: the
+server's CPU says how busy the server was. Only loopback traffic; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -17,22 +20,61 @@ import os
 import statistics
 import sys
 import time
+import tomllib
+from collections import Counter
 from pathlib import Path
 
 from tests.e2e.browser import CHART_SIGNATURE, CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer, wait_for_app
 
-# Count chart refreshes: a sampler in the page notes each time the signature changes.
-COUNT_REFRESHES = f"""() => {{
-  const signature = {CHART_SIGNATURE};
-  window.__refreshes = 0; let last = signature();
-  window.__sampler = setInterval(() => {{
-    const now = signature(); if (now !== last) {{ window.__refreshes++; last = now; }}
-  }}, 25);
-}}"""
+# Count chart refreshes: a sampler in the page keeps, for every curve (by its name), the furthest x it has reached,
+# and counts a refresh each time some curve gets further. Keyed by name, because while Streamlit replaces a chart
+# the page can briefly hold the old and the new one, or neither, which comparing snapshots would miscount.
+COUNT_REFRESHES = """() => {
+  const furthest = {};
+  const advanced = () => {
+    let moved = false;
+    for (const div of document.querySelectorAll('.js-plotly-plot')) {
+      for (const trace of div.calcdata || []) {
+        const name = trace.length && trace[0].trace ? trace[0].trace.name : '';
+        const x = trace.length ? Number(trace[trace.length - 1].x) : NaN;
+        if (name && Number.isFinite(x) && !(x <= furthest[name])) { moved ||= name in furthest; furthest[name] = x; }
+      }
+    }
+    return moved;
+  };
+  advanced();
+  window.__refreshes = 0;
+  window.__sampler = setInterval(() => { if (advanced()) window.__refreshes++; }, 100);
+}"""
 
 
 TIMEOUT_MS = 120_000
 """How long a student waits for the page (or the race to start) before counting as unable to join."""
+
+
+CLASSROOM = ROOT / "deploy" / "classroom.toml"
+
+
+def classroom_flags(path: Path = CLASSROOM) -> list[str]:
+    """The settings of a Streamlit config file as command-line flags, except where the server listens."""
+    flags = []
+    for section, table in tomllib.loads(path.read_text()).items():
+        for name, value in table.items():
+            if f"{section}.{name}" not in ("server.address", "server.port"):
+                flags += [f"--{section}.{name}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return flags
+
+
+def session_problems(page, signature_before: str) -> list[str]:
+    """What is wrong with a racing session's page (an empty list: healthy)."""
+    problems = []
+    if page.locator('[data-testid="stException"]').count():
+        problems.append("exception shown")
+    if page.get_by_role("button", name="Pause").count() != 1:
+        problems.append("race not running")
+    if page.evaluate(CHART_SIGNATURE) == signature_before:
+        problems.append("charts did not grow")
+    return problems
 
 
 def cpu_seconds(pid: int) -> float:
@@ -54,12 +96,13 @@ def run(n_sessions: int, seconds: float) -> dict:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import sync_playwright
 
-    server = StreamlitServer()
+    server = StreamlitServer(extra_args=classroom_flags())
     try:
         idle_mib = resident_mib(server.process.pid)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             pages, load_times, failed = [], [], 0
+            join_started = time.perf_counter()
             for _ in range(n_sessions):
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 started = time.perf_counter()
@@ -67,27 +110,34 @@ def run(n_sessions: int, seconds: float) -> dict:
                     page.goto(f"{server.url}/optimizer_race", timeout=TIMEOUT_MS)
                     wait_for_app(page, timeout=TIMEOUT_MS)
                     load_times.append(time.perf_counter() - started)
-                    limit = page.get_by_label("Stop after (epochs)")  # long races: all still run at the end
+                    # Long races, so every one still runs when the last student has joined: 1,000 epochs at the
+                    # slowest pace (0.25 epoch/s) last over an hour; joining 20 sessions here can take 15 minutes.
+                    limit = page.get_by_label("Stop after (epochs)")
                     limit.fill("1000")
                     limit.press("Enter")
                     wait_for_app(page, timeout=TIMEOUT_MS)
+                    pace = page.get_by_role("slider", name="Pace")
+                    pace.press("Home")
+                    wait_for_app(page, timeout=TIMEOUT_MS)
+                    assert pace.get_attribute("aria-valuetext") == "0.25 epoch/s", pace.get_attribute("aria-valuetext")
                     page.get_by_role("button", name="Start").click()
                     page.wait_for_selector("button:has-text('Pause')", timeout=TIMEOUT_MS)
                     page.evaluate(COUNT_REFRESHES)
                     pages.append(page)
                 except PlaywrightTimeoutError:  # a student who could not join counts as unhealthy
                     failed += 1
+            joined_s = time.perf_counter() - join_started
             start_signatures = [page.evaluate(CHART_SIGNATURE) for page in pages]
+            for page in pages:
+                page.evaluate("() => { window.__refreshes = 0; }")
             cpu_before = cpu_seconds(server.process.pid)
             time.sleep(seconds)
             server_cores = (cpu_seconds(server.process.pid) - cpu_before) / seconds
             redraws = [page.evaluate("() => window.__refreshes") / seconds for page in pages]
-            healthy = [
-                page.locator('[data-testid="stException"]').count() == 0
-                and page.get_by_role("button", name="Pause").count() == 1
-                and page.evaluate(CHART_SIGNATURE) != before
-                for page, before in zip(pages, start_signatures, strict=True)
-            ]
+            problems = [session_problems(page, before) for page, before in zip(pages, start_signatures, strict=True)]
+            healthy = [not p for p in problems]
+            if not all(healthy):  # the first unhealthy session, for a look
+                pages[healthy.index(False)].screenshot(path=str(ROOT / "test-artifacts" / "load_test_unhealthy.png"))
             peak_mib = resident_mib(server.process.pid)
             browser.close()
     finally:
@@ -95,6 +145,7 @@ def run(n_sessions: int, seconds: float) -> dict:
     return {
         "sessions": n_sessions,
         "seconds": seconds,
+        "all_joined_after_s": round(joined_s),
         "load_s_median": round(statistics.median(load_times), 2) if load_times else None,
         "load_s_worst": round(max(load_times), 2) if len(load_times) == n_sessions else f"> {TIMEOUT_MS / 1000:g}",
         "refreshes_per_s_median": round(statistics.median(redraws), 2) if redraws else 0.0,
@@ -103,6 +154,7 @@ def run(n_sessions: int, seconds: float) -> dict:
         "server_rss_mib_idle": round(idle_mib),
         "server_rss_mib_racing": round(peak_mib),
         "healthy": f"{sum(healthy)}/{n_sessions}",
+        "problems": dict(Counter(p for session in problems for p in session) + Counter({"could not join": failed})),
     }
 
 
