@@ -551,6 +551,22 @@ def noise_of(racer: Racer) -> GradientNoise:
     return gradient_noise(t.model, t.X[idx], t.y[idx], len(t.X), t.batch_size)
 
 
+def _panel_layout(
+    fig: go.Figure, title: str, legend_y: float, x_title: str, y_title: str, log_x: bool = False
+) -> go.Figure:
+    """The look of the two experiment panels' charts: legend below the plot, log y axis."""
+    fig.update_layout(
+        title={"text": title, "font": {"size": 20}},
+        font=FONT,
+        height=440,
+        margin={"t": 60, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "y": legend_y, "font": {"size": 15}},
+    )
+    fig.update_xaxes(title_text=x_title, type="log" if log_x else "linear", **AXIS_FONT)
+    fig.update_yaxes(title_text=y_title, type="log", **AXIS_FONT)
+    return fig
+
+
 def variance_figure(result: GradientVariance) -> go.Figure:
     """Measured ``E||g_B - g||^2`` against B on log-log axes, with the guide's ``sigma^2 / B`` line."""
     B = result.batch_sizes.astype(float)
@@ -583,16 +599,9 @@ def variance_figure(result: GradientVariance) -> go.Figure:
             line={"dash": "dot", "width": 3, "color": COLORS[1]},
         )
     )
-    fig.update_layout(
-        title={"text": "Mini-batch gradient noise falls as 1/B", "font": {"size": 20}},
-        font=FONT,
-        height=440,
-        margin={"t": 60, "b": 10, "l": 10, "r": 10},
-        legend={"orientation": "h", "y": -0.25, "font": {"size": 15}},
+    return _panel_layout(
+        fig, "Mini-batch gradient noise falls as 1/B", -0.25, "batch size B", "E‖g_B − g‖²", log_x=True
     )
-    fig.update_xaxes(title_text="batch size B", type="log", **AXIS_FONT)
-    fig.update_yaxes(title_text="E‖g_B − g‖²", type="log", **AXIS_FONT)
-    return fig
 
 
 def sweep_figure(runs: list[SweepRun]) -> go.Figure:
@@ -613,16 +622,7 @@ def sweep_figure(runs: list[SweepRun]) -> go.Figure:
             )
         )
         fig.add_traces(_diverged_marker(run.diverged, color, x, y))
-    fig.update_layout(
-        title={"text": "Learning-rate sweep: training loss", "font": {"size": 20}},
-        font=FONT,
-        height=440,
-        margin={"t": 60, "b": 10, "l": 10, "r": 10},
-        legend={"orientation": "h", "y": -0.22, "font": {"size": 15}},
-    )
-    fig.update_xaxes(title_text=AXES["epochs"], **AXIS_FONT)
-    fig.update_yaxes(title_text="cross-entropy C", type="log", **AXIS_FONT)
-    return fig
+    return _panel_layout(fig, "Learning-rate sweep: training loss", -0.22, AXES["epochs"], "cross-entropy C")
 
 
 def sweep_table(runs: list[SweepRun]) -> dict[str, list[str]]:
