@@ -7,8 +7,9 @@ The race is the page's default four racers (B = N, 100, 1, 10) on the bundled di
 For each chart it times the builder in ``ui.race`` and Streamlit's own marshalling (``st.plotly_chart``
 outside a running app still validates the figure, turns it into a dict and serialises it to JSON, as in the
 app) and, beside them in the same process, the same chart built the old way: a ``go.Figure`` one validated
-trace at a time, then its layout (same JSON sent). The total per refresh is what ``ui.throttle.DRAW_SECONDS``
-holds. One core, a few hundred chart draws: about ten seconds.
+trace at a time, then its layout (same JSON sent). The charts are the largest part of a refresh's server cost;
+``ui.throttle`` measures the whole of it (with Streamlit's own work) while the app serves. One core, a few
+hundred chart draws: about ten seconds.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from core.data import load_digits
 from core.race import Reference, parse_batch_size, parse_eta
 from ui import race as ui
 from ui.race_state import Race
-from ui.throttle import DRAW_SECONDS
 
 REFERENCE = Reference(accuracy=0.95, epochs=50, batch_size=32, eta=0.05)
 """A reference line as the accuracy chart draws it (its value does not change the cost)."""
@@ -113,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{epochs:6g} {name:>12} {row['build']:8.2f} {row['plotly_chart']:13.2f} {row['total']:8.2f} "
                 f"{row['old_total']:9.2f} {row['old_total'] / row['total']:5.1f}x"
             )
-    print(f"ui.throttle.DRAW_SECONDS = {DRAW_SECONDS} s per refresh")
     return 0
 
 

@@ -40,9 +40,9 @@ def live() -> None:
     ui.live_race(pace, axis, log_x, log_y, refresh)
 
 
-@st.fragment(run_every=ui.DETAILS_REFRESH if running else None)
+@st.fragment(run_every=ui.details_refresh(refresh) if running else None)
 def details() -> None:
-    """The cost table and the 'why' panels, refreshed once a second while running."""
+    """The cost table and the 'why' panels, refreshed once a second while running (less often in a crowd)."""
     ui.race_details()
 
 

@@ -1,8 +1,11 @@
 """Live training shares a fixed part of the machine fairly between the sessions training at once."""
 
+import time
+from unittest.mock import patch
+
 import pytest
 
-from ui.throttle import DRAW_SECONDS, DRAW_SHARE, FairShare, refresh_interval
+from ui.throttle import MAX_INTERVAL, SERVE_SHARE, FairShare, RefreshCost, refresh_interval, training
 
 
 class FakeClock:
@@ -40,13 +43,95 @@ def test_sessions_that_stopped_training_free_their_share():
     assert share.active_sessions == 1
 
 
+def test_a_session_with_a_long_period_stays_counted_between_its_runs():
+    clock = FakeClock()
+    share = FairShare(cpu_fraction=0.5, n_cpus=1, window=2.0, clock=clock)
+    share.budget("slow", 1.0, period=3.0)  # refreshes every 3 s: still racing 5 s later
+    share.budget("fast", 1.0, period=0.25)
+    clock.now = 5.0
+    assert share.budget("fast", 1.0, 0.25) == pytest.approx(0.5 * 0.25 / 2)
+    clock.now = 6.5  # two of its periods without a run: gone
+    assert share.active_sessions == 1
+
+
 def test_live_refreshes_slow_down_only_when_many_sessions_race():
-    assert refresh_interval(0.25, active_sessions=1) == 0.25
-    assert refresh_interval(0.25, active_sessions=2) == 0.25
-    # All sessions' drawing together stays within DRAW_SHARE of one core: once it would need more at the base
-    # interval, the interval stretches so that it takes exactly that share.
-    crowd = 0.25 * DRAW_SHARE / DRAW_SECONDS
+    cost = 0.03
+    assert refresh_interval(0.25, active_sessions=1, seconds=cost) == 0.25
+    assert refresh_interval(0.25, active_sessions=2, seconds=cost) == 0.25
+    # All sessions' refreshes together stay within SERVE_SHARE of one core: once they would need more at the base
+    # interval, the interval stretches so that they take exactly that share, up to MAX_INTERVAL.
+    crowd = 0.25 * SERVE_SHARE / cost
     for n in (10, 20, 40, 100):
-        interval = refresh_interval(0.25, active_sessions=n)
-        assert n * DRAW_SECONDS / interval <= DRAW_SHARE * (1 + 1e-12)
-        assert interval == (0.25 if n <= crowd else pytest.approx(n * DRAW_SECONDS / DRAW_SHARE))
+        interval = refresh_interval(0.25, active_sessions=n, seconds=cost)
+        assert min(n * cost / interval, SERVE_SHARE) <= SERVE_SHARE * (1 + 1e-12)
+        expected = 0.25 if n <= crowd else min(n * cost / SERVE_SHARE, MAX_INTERVAL)
+        assert interval == pytest.approx(expected)
+    assert refresh_interval(0.25, active_sessions=20, seconds=cost) == pytest.approx(1.2)
+    assert refresh_interval(0.25, active_sessions=100, seconds=cost) == MAX_INTERVAL
+    assert refresh_interval(0.25, active_sessions=20, seconds=cost / 2) == pytest.approx(0.6)  # cheaper: faster
+
+
+class FakeCPU:
+    """The process's CPU seconds, advanced by hand."""
+
+    def __init__(self) -> None:
+        self.used = 0.0
+
+    def __call__(self) -> float:
+        return self.used
+
+
+def test_refresh_cost_is_measured_cpu_less_training_per_refresh():
+    clock, cpu = FakeClock(), FakeCPU()
+    cost = RefreshCost(first=0.03, period=2.0, min_refreshes=4, cpu_clock=cpu, clock=clock)
+    # 2 s with 8 refreshes: 1.2 CPU s used, of which 0.8 s training, so 0.05 s serving per refresh.
+    for _ in range(8):
+        clock.now += 0.25
+        cpu.used += 0.15
+        cost.add_training(0.1)
+        cost.add_refresh()
+    assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.05)  # halfway from the first guess
+    for _ in range(8):  # the same load again: the estimate closes in on 0.05
+        clock.now += 0.25
+        cpu.used += 0.15
+        cost.add_training(0.1)
+        cost.add_refresh()
+    assert cost.seconds == pytest.approx(0.25 * 0.03 + 0.75 * 0.05)
+
+
+def test_refresh_cost_waits_for_a_long_enough_window():
+    clock, cpu = FakeClock(), FakeCPU()
+    cost = RefreshCost(first=0.03, period=2.0, min_refreshes=4, cpu_clock=cpu, clock=clock)
+    for _ in range(3):  # 3 s, but only 3 refreshes
+        clock.now += 1.0
+        cpu.used += 1.0
+        cost.add_refresh()
+    assert cost.seconds == 0.03
+    cost.add_refresh()  # the 4th closes the window: 3 CPU s over 4 refreshes
+    assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.75)
+    for _ in range(20):  # 20 quick refreshes inside 1 s: no new figure yet
+        clock.now += 0.05
+        cost.add_refresh()
+    assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.75)
+
+
+def spin(seconds: float) -> None:
+    """Use ``seconds`` of this thread's CPU."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+@pytest.mark.parametrize("as_training", [True, False])
+def test_cpu_spent_in_a_training_block_is_not_counted_as_serving(as_training):
+    # This thread's CPU time stands in for the process's: other threads of the test process cannot blur it.
+    cost = RefreshCost(first=0.0, period=0.0, min_refreshes=1, cpu_clock=time.thread_time, clock=FakeClock())
+    with patch("ui.throttle.refresh_cost", return_value=cost):
+        if as_training:
+            with training():
+                spin(0.05)
+        else:
+            spin(0.05)
+        cost.add_refresh()
+    serving = 2 * cost.seconds  # halfway from 0
+    assert serving < 0.01 if as_training else serving >= 0.05

@@ -20,6 +20,7 @@ from core.persistence import load_model, save_model
 from ui.race import PACE_LABELS, PACES, step_race
 from ui.race_state import Race, Racer, get_race
 from ui.state import persistent
+from ui.throttle import refresh_interval
 
 UPLOAD_KEY = "model_upload"
 """``st.session_state[UPLOAD_KEY]``: the :class:`UploadedModel` (the last good upload), shared by both pages."""
@@ -228,8 +229,9 @@ def model_facts(shown: ShownModel) -> None:
 
 
 def live_refresh(shown: ShownModel) -> float | None:
-    """``run_every`` for a fragment showing ``shown``: ``LIVE_REFRESH`` while its race runs, else None (static)."""
-    return LIVE_REFRESH if shown.race is not None and shown.race.running else None
+    """``run_every`` for a fragment showing ``shown``: ``LIVE_REFRESH`` (longer in a crowd: ``ui.throttle``) while
+    its race runs, else None (static)."""
+    return refresh_interval(LIVE_REFRESH) if shown.race is not None and shown.race.running else None
 
 
 def advance_race(shown: ShownModel) -> bool:
@@ -241,4 +243,4 @@ def advance_race(shown: ShownModel) -> bool:
     if race is None or not race.running:
         return False
     pace = PACE_LABELS.get(st.session_state.get(PACE_KEY, PACES[1.0]), 1.0)
-    return step_race(race, pace, refresh=LIVE_REFRESH)
+    return step_race(race, pace, refresh=refresh_interval(LIVE_REFRESH))

@@ -51,12 +51,13 @@ from core.training import (
 from ui.inputs import vector_input
 from ui.race_state import Race, Racer, get_race, set_race
 from ui.state import persistent
-from ui.throttle import refresh_interval, session_budget
+from ui.throttle import refresh_interval, session_budget, training
 
 REFRESH = 0.25
 """Seconds between two live runs of the race fragment (about four chart updates a second)."""
 DETAILS_REFRESH = 1.0
-"""Seconds between two refreshes of the cost table and the 'why' panels while the race runs."""
+"""Seconds between two refreshes of the cost table and the 'why' panels while the race runs (stretched in
+proportion when the charts' ``REFRESH`` is: see ``details_refresh``)."""
 TIME_BUDGET = 0.075
 """Seconds of training per fragment run, shared by the racers: the page stays responsive in between."""
 PACES: dict[float | None, str] = {
@@ -227,7 +228,9 @@ def step_race(race: Race, pace: float | None, refresh: float = REFRESH, budget: 
         step = pace * elapsed
         race.clock = min(race.max_epochs, race.clock + step, max(epochs_done, default=0.0) + step)
     limits = [updates_until_epoch(t, race.clock) for t in active]
-    advance_racers(active, session_budget(budget, refresh), limits)
+    share = session_budget(budget, refresh)
+    with training():
+        advance_racers(active, share, limits)
     if race_over(race):
         race.running = False
         return True
@@ -762,6 +765,11 @@ def chart_options() -> tuple[str, bool, bool]:
 def live_refresh() -> float:
     """Seconds between live runs: ``REFRESH``, longer when many sessions race at once (``ui.throttle``)."""
     return refresh_interval(REFRESH)
+
+
+def details_refresh(refresh: float) -> float:
+    """Seconds between two refreshes of the details: ``DETAILS_REFRESH``, stretched as ``refresh`` is."""
+    return DETAILS_REFRESH * refresh / REFRESH
 
 
 def live_race(pace: float | None, axis: str, log_x: bool, log_y: bool, refresh: float = REFRESH) -> None:
