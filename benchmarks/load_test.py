@@ -6,10 +6,11 @@ For each N it starts `streamlit run app.py` on 127.0.0.1 with the classroom sett
 (all but its address and port), opens N browser sessions (contexts of one headless Chromium) one after another
 on the Optimizer Race, clicks Start in each (1,000 epochs at the slowest pace), lets them race on the bundled
 digits for a fixed time, and reports: page load time (median and worst), chart refreshes drawn per second per
-session, the server's CPU and resident memory, and whether every session stayed healthy (no exception, still
-running, its curves grew). On one machine the load generator's browser renders every session's charts, and a
-fragment's timer runs in the browser, so the refresh rate measures that browser as much as the server: the
-server's CPU says how busy the server was. Only loopback traffic; every loop is bounded in count and time.
+session, the server's CPU and resident memory, the load generator's Chromium CPU, and whether every session
+stayed healthy (no exception, still running, its curves grew; which session failed and why). On one machine the
+load generator's browser renders every session's charts, and a fragment's timer runs in the browser, so the
+refresh rate measures that browser as much as the server: the two CPU figures say which of them was the busy
+one. Only loopback traffic; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -83,6 +84,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def browser_cpu_seconds() -> float:
+    """CPU time used so far by the Chromium processes this process started (through Playwright's driver)."""
+    parents, names = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                comm, rest = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:  # the process has just ended
+                continue
+            parents[int(entry.name)], names[int(entry.name)] = int(rest.split()[1]), comm.split("(", 1)[1]
+    total = 0.0
+    for pid, name in names.items():
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != os.getpid():
+            ancestor = parents.get(ancestor)
+        if ancestor and name.startswith("chrom"):
+            try:
+                total += cpu_seconds(pid)
+            except OSError:
+                continue
+    return total
+
+
 def resident_mib(pid: int) -> float:
     """The process's resident set size (VmRSS) in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -130,14 +154,17 @@ def run(n_sessions: int, seconds: float) -> dict:
             start_signatures = [page.evaluate(CHART_SIGNATURE) for page in pages]
             for page in pages:
                 page.evaluate("() => { window.__refreshes = 0; }")
-            cpu_before = cpu_seconds(server.process.pid)
+            cpu_before, browser_before = cpu_seconds(server.process.pid), browser_cpu_seconds()
             time.sleep(seconds)
             server_cores = (cpu_seconds(server.process.pid) - cpu_before) / seconds
+            browser_cores = (browser_cpu_seconds() - browser_before) / seconds
             redraws = [page.evaluate("() => window.__refreshes") / seconds for page in pages]
             problems = [session_problems(page, before) for page, before in zip(pages, start_signatures, strict=True)]
             healthy = [not p for p in problems]
-            if not all(healthy):  # the first unhealthy session, for a look
-                pages[healthy.index(False)].screenshot(path=str(ROOT / "test-artifacts" / "load_test_unhealthy.png"))
+            unhealthy = [i for i, ok in enumerate(healthy) if not ok]
+            if unhealthy:  # the first unhealthy session, for a look
+                shot = ROOT / "test-artifacts" / "load_test_unhealthy.png"
+                pages[unhealthy[0]].screenshot(path=str(shot), full_page=True)
             peak_mib = resident_mib(server.process.pid)
             browser.close()
     finally:
@@ -151,9 +178,12 @@ def run(n_sessions: int, seconds: float) -> dict:
         "refreshes_per_s_median": round(statistics.median(redraws), 2) if redraws else 0.0,
         "refreshes_per_s_worst": round(min(redraws), 2) if len(redraws) == n_sessions else 0.0,
         "server_cpu_cores": round(server_cores, 2),
+        "browser_cpu_cores": round(browser_cores, 2),
+        "cores": os.cpu_count(),
         "server_rss_mib_idle": round(idle_mib),
         "server_rss_mib_racing": round(peak_mib),
         "healthy": f"{sum(healthy)}/{n_sessions}",
+        "unhealthy_sessions": {i + 1: problems[i] for i in unhealthy},
         "problems": dict(Counter(p for session in problems for p in session) + Counter({"could not join": failed})),
     }
 
