@@ -1,6 +1,7 @@
 """ui.race as plain functions: the race's figures and tables, settings sync, pacing and the callbacks' race logic."""
 
 import math
+from unittest.mock import Mock, patch
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,6 +12,7 @@ from core.race import lr_sweep
 from core.softmax_regression import init_model
 from core.training import gradient_variance
 from ui import race as ui
+from ui.throttle import RefreshCost
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +101,17 @@ def test_step_race_follows_the_pace_and_stops_at_the_epoch_limit(digits):
         pass
     assert not r.running and ui.race_over(r)
     assert sgd.samples == len(digits.y_train) and gd.update == 1
+
+
+def test_a_live_step_is_metered_as_one_refresh_and_its_training(digits):
+    r = ui.new_race(digits, [settings(1, 0.01)], seed=0, max_epochs=5)
+    r.running = True
+    cost = Mock(spec=RefreshCost)
+    with patch("ui.throttle.refresh_cost", return_value=cost):
+        ui.step_race(r, pace=1.0, refresh=0.25, budget=5.0)
+    cost.add_refresh.assert_called_once_with()
+    (trained,), _ = cost.add_training.call_args
+    assert r.racers[0].trainer.update > 0 and 0 < trained < 5.0  # CPU seconds of the quarter epoch it trained
 
 
 def test_plus_one_epoch_and_status(race):

@@ -81,38 +81,41 @@ class FakeCPU:
         return self.used
 
 
+def refreshes(cost, clock, cpu, n, every=0.25, serving=0.0, training=0.0):
+    """``n`` live refreshes ``every`` s apart, each followed by its work: ``serving`` + ``training`` CPU s."""
+    for _ in range(n):
+        cost.add_refresh()
+        clock.now += every
+        cpu.used += serving + training
+        cost.add_training(training)
+
+
 def test_refresh_cost_is_measured_cpu_less_training_per_refresh():
     clock, cpu = FakeClock(), FakeCPU()
     cost = RefreshCost(first=0.03, period=2.0, min_refreshes=4, cpu_clock=cpu, clock=clock)
-    # 2 s with 8 refreshes: 1.2 CPU s used, of which 0.8 s training, so 0.05 s serving per refresh.
-    for _ in range(8):
-        clock.now += 0.25
-        cpu.used += 0.15
-        cost.add_training(0.1)
-        cost.add_refresh()
+    refreshes(cost, clock, cpu, 9, serving=0.05, training=0.1)  # the 9th, 2 s after the 1st, closes the window
     assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.05)  # halfway from the first guess
-    for _ in range(8):  # the same load again: the estimate closes in on 0.05
-        clock.now += 0.25
-        cpu.used += 0.15
-        cost.add_training(0.1)
-        cost.add_refresh()
+    refreshes(cost, clock, cpu, 8, serving=0.05, training=0.1)  # the same load again: closing in on 0.05
     assert cost.seconds == pytest.approx(0.25 * 0.03 + 0.75 * 0.05)
 
 
 def test_refresh_cost_waits_for_a_long_enough_window():
     clock, cpu = FakeClock(), FakeCPU()
     cost = RefreshCost(first=0.03, period=2.0, min_refreshes=4, cpu_clock=cpu, clock=clock)
-    for _ in range(3):  # 3 s, but only 3 refreshes
-        clock.now += 1.0
-        cpu.used += 1.0
-        cost.add_refresh()
+    refreshes(cost, clock, cpu, 4, every=1.0, serving=0.5)  # 4 s, but only 3 refreshes' work done
     assert cost.seconds == 0.03
-    cost.add_refresh()  # the 4th closes the window: 3 CPU s over 4 refreshes
-    assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.75)
-    for _ in range(20):  # 20 quick refreshes inside 1 s: no new figure yet
-        clock.now += 0.05
-        cost.add_refresh()
-    assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.75)
+    refreshes(cost, clock, cpu, 1, every=0.05)  # closes the window: 2 CPU s over 4 refreshes
+    assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.5)
+    refreshes(cost, clock, cpu, 20, every=0.05, serving=1.0)  # 20 refreshes within 1 s: no new figure yet
+    assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.5)
+
+
+def test_work_done_while_nobody_raced_is_not_charged_to_refreshes():
+    clock, cpu = FakeClock(), FakeCPU()
+    cost = RefreshCost(first=0.03, period=2.0, min_refreshes=4, idle=10.0, cpu_clock=cpu, clock=clock)
+    clock.now, cpu.used = 60.0, 20.0  # a minute of other work (say a learning-rate sweep), nobody racing
+    refreshes(cost, clock, cpu, 9, serving=0.04)  # then a race
+    assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.04)
 
 
 def spin(seconds: float) -> None:
@@ -127,11 +130,12 @@ def test_cpu_spent_in_a_training_block_is_not_counted_as_serving(as_training):
     # This thread's CPU time stands in for the process's: other threads of the test process cannot blur it.
     cost = RefreshCost(first=0.0, period=0.0, min_refreshes=1, cpu_clock=time.thread_time, clock=FakeClock())
     with patch("ui.throttle.refresh_cost", return_value=cost):
+        cost.add_refresh()
         if as_training:
             with training():
                 spin(0.05)
         else:
             spin(0.05)
-        cost.add_refresh()
+        cost.add_refresh()  # the next refresh closes the window
     serving = 2 * cost.seconds  # halfway from 0
     assert serving < 0.01 if as_training else serving >= 0.05

@@ -77,7 +77,8 @@ class RefreshCost:
 
     Everything the process does counts (charts, Streamlit's messages, other pages' work), so a busy server
     reads as expensive refreshes and the racers back off. Each ``period`` seconds with at least ``min_refreshes``
-    closes a window; the estimate moves halfway towards that window's figure.
+    closes a window; the estimate moves halfway towards that window's figure. A window in which nobody refreshed
+    for ``idle`` seconds is dropped: work done while nobody raced says nothing about a refresh's cost.
     """
 
     def __init__(
@@ -85,13 +86,17 @@ class RefreshCost:
         first: float = FIRST_REFRESH_COST,
         period: float = 2.0,
         min_refreshes: int = 4,
+        idle: float = 2 * MAX_INTERVAL,
         cpu_clock: Callable[[], float] = time.process_time,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.seconds, self.period, self.min_refreshes = first, period, min_refreshes
+        self.seconds, self.period, self.min_refreshes, self.idle = first, period, min_refreshes, idle
         self.cpu_clock, self.clock = cpu_clock, clock
         self._lock = threading.Lock()
-        self._start, self._cpu_start = clock(), cpu_clock()
+        self._open(clock(), cpu_clock())
+
+    def _open(self, now: float, cpu: float) -> None:
+        self._start, self._cpu_start, self._last = now, cpu, now
         self._refreshes, self._training = 0, 0.0
 
     def add_training(self, seconds: float) -> None:
@@ -100,16 +105,17 @@ class RefreshCost:
             self._training += seconds
 
     def add_refresh(self) -> None:
-        """Record one live refresh; close the window if it is long enough."""
+        """Record that a live refresh starts now; close the window first if it is long enough."""
         with self._lock:
-            self._refreshes += 1
             now, cpu = self.clock(), self.cpu_clock()
-            if now - self._start < self.period or self._refreshes < self.min_refreshes:
-                return
-            serving = max(cpu - self._cpu_start - self._training, 0.0) / self._refreshes
-            self.seconds = 0.5 * self.seconds + 0.5 * serving
-            self._start, self._cpu_start = now, cpu
-            self._refreshes, self._training = 0, 0.0
+            if now - self._last > self.idle:
+                self._open(now, cpu)
+            elif now - self._start >= self.period and self._refreshes >= self.min_refreshes:
+                # A refresh's work follows its call, so this window holds the work of the refreshes before this one.
+                serving = max(cpu - self._cpu_start - self._training, 0.0) / self._refreshes
+                self.seconds = 0.5 * self.seconds + 0.5 * serving
+                self._open(now, cpu)
+            self._refreshes, self._last = self._refreshes + 1, now
 
 
 @st.cache_resource
