@@ -162,10 +162,9 @@ def run(n_sessions: int, seconds: float) -> dict:
             problems = [session_problems(page, before) for page, before in zip(pages, start_signatures, strict=True)]
             healthy = [not p for p in problems]
             unhealthy = [i for i, ok in enumerate(healthy) if not ok]
-            if unhealthy:  # the first unhealthy session's charts, for a look
-                page, charts = pages[unhealthy[0]], pages[unhealthy[0]].locator(".js-plotly-plot")
-                if charts.count():
-                    charts.first.scroll_into_view_if_needed()
+            if unhealthy:  # the first unhealthy session's charts, for a look (in one step: each refresh remounts them)
+                page = pages[unhealthy[0]]
+                page.evaluate("() => document.querySelector('.js-plotly-plot')?.scrollIntoView()")
                 page.screenshot(path=str(ROOT / "test-artifacts" / "load_test_unhealthy.png"))
             peak_mib = resident_mib(server.process.pid)
             browser.close()
