@@ -116,13 +116,14 @@ def templates_figure(
     scale = "each class on its own scale" if per_class else f"one scale for all classes, ±{shared:.3g}"
     fig.update_layout(
         title={
-            "text": f"The weight vectors w<sub>i</sub> as images ({scale}): red pushes s<sub>i</sub> up, "
-            "blue pushes it down",
+            # Two lines: on one, the title ran past the chart's right edge at 1400 px.
+            "text": f"The weight vectors w<sub>i</sub> as images ({scale})<br>"
+            "red pushes s<sub>i</sub> up, blue pushes it down",
             "font": TITLE_FONT,
         },  # fmt: skip
         font=FONT,
-        height=n_rows * (round(PLOT_WIDTH / sum(widths)) + 40) + 100,
-        margin={"t": 90, "b": 10, "l": 10, "r": 10},
+        height=n_rows * (round(PLOT_WIDTH / sum(widths)) + 40) + 130,
+        margin={"t": 120, "b": 10, "l": 10, "r": 10},
         coloraxis={
             "colorscale": DIVERGING,
             "cmid": 0.0,
