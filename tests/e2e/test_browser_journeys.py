@@ -92,7 +92,7 @@ def test_race_templates_confusion_download_and_upload(page, server, tmp_path):
     go_to(page, "Weight Templates")
     assert page.locator(".js-plotly-plot").count() > 0
     assert_healthy(page)
-    screenshot(page, "weight_templates")
+    screenshot(page, "weight_templates_racer")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download this model (.h5)").click()
     path = tmp_path / "model.h5"
@@ -113,7 +113,7 @@ def test_race_templates_confusion_download_and_upload(page, server, tmp_path):
     assert page.locator(".js-plotly-plot").count() > 0
     assert "precision" in main_text(page).lower()
     assert_healthy(page)
-    screenshot(page, "confusion_matrix")
+    screenshot(page, "confusion_matrix_uploaded")
 
 
 def test_two_students_racing_at_once_do_not_share_state(browser, server):
