@@ -63,7 +63,8 @@ def test_live_refreshes_slow_down_only_when_many_sessions_race():
     crowd = 0.25 * SERVE_SHARE / cost
     for n in (10, 20, 40, 100):
         interval = refresh_interval(0.25, active_sessions=n, seconds=cost)
-        assert min(n * cost / interval, SERVE_SHARE) <= SERVE_SHARE * (1 + 1e-12)
+        if interval < MAX_INTERVAL:  # past it, the curves keep moving however crowded the class
+            assert n * cost / interval <= SERVE_SHARE * (1 + 1e-12)
         expected = 0.25 if n <= crowd else min(n * cost / SERVE_SHARE, MAX_INTERVAL)
         assert interval == pytest.approx(expected)
     assert refresh_interval(0.25, active_sessions=20, seconds=cost) == pytest.approx(1.2)
@@ -81,21 +82,21 @@ class FakeCPU:
         return self.used
 
 
-def refreshes(cost, clock, cpu, n, every=0.25, serving=0.0, training=0.0):
-    """``n`` live refreshes ``every`` s apart, each followed by its work: ``serving`` + ``training`` CPU s."""
+def refreshes(cost, clock, cpu, n, every=0.25, serving=0.0, trained=0.0):
+    """``n`` live refreshes ``every`` s apart, each followed by its work: ``serving`` + ``trained`` CPU s."""
     for _ in range(n):
         cost.add_refresh()
         clock.now += every
-        cpu.used += serving + training
-        cost.add_training(training)
+        cpu.used += serving + trained
+        cost.add_training(trained)
 
 
 def test_refresh_cost_is_measured_cpu_less_training_per_refresh():
     clock, cpu = FakeClock(), FakeCPU()
     cost = RefreshCost(first=0.03, period=2.0, min_refreshes=4, cpu_clock=cpu, clock=clock)
-    refreshes(cost, clock, cpu, 9, serving=0.05, training=0.1)  # the 9th, 2 s after the 1st, closes the window
+    refreshes(cost, clock, cpu, 9, serving=0.05, trained=0.1)  # the 9th, 2 s after the 1st, closes the window
     assert cost.seconds == pytest.approx(0.5 * 0.03 + 0.5 * 0.05)  # halfway from the first guess
-    refreshes(cost, clock, cpu, 8, serving=0.05, training=0.1)  # the same load again: closing in on 0.05
+    refreshes(cost, clock, cpu, 8, serving=0.05, trained=0.1)  # the same load again: closing in on 0.05
     assert cost.seconds == pytest.approx(0.25 * 0.03 + 0.75 * 0.05)
 
 
