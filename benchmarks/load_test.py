@@ -78,32 +78,39 @@ def session_problems(page, signature_before: str) -> list[str]:
     return problems
 
 
+def _stat(pid: int | str) -> tuple[str, list[str]]:
+    """A process's name and the fields after it in /proc/<pid>/stat (the name may hold spaces and parentheses)."""
+    head, rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    return head.split("(", 1)[1], rest.split()
+
+
+def _cpu(fields: list[str]) -> float:
+    """User + system CPU seconds from a stat line's fields after the name."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _cpu(_stat(pid)[1])
 
 
 def browser_cpu_seconds() -> float:
     """CPU time used so far by the Chromium processes this process started (through Playwright's driver)."""
-    parents, names = {}, {}
+    stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                comm, rest = (entry / "stat").read_text().rsplit(")", 1)
+                stats[int(entry.name)] = _stat(entry.name)
             except OSError:  # the process has just ended
                 continue
-            parents[int(entry.name)], names[int(entry.name)] = int(rest.split()[1]), comm.split("(", 1)[1]
+    parents = {pid: int(fields[1]) for pid, (_, fields) in stats.items()}
     total = 0.0
-    for pid, name in names.items():
+    for pid, (name, fields) in stats.items():
         ancestor = parents.get(pid)
         while ancestor and ancestor != os.getpid():
             ancestor = parents.get(ancestor)
         if ancestor and name.startswith("chrom"):
-            try:
-                total += cpu_seconds(pid)
-            except OSError:
-                continue
+            total += _cpu(fields)
     return total
 
 
