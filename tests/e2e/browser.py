@@ -21,7 +21,7 @@ README_PICTURES = ROOT / "docs" / "screenshots"
 README_NAMES = {
     "backprop_calculator",
     "jacobian_explorer_huge",
-    "optimizer_race",
+    "optimizer_race_running",
     "optimization_geometry",
     "weight_templates_racer",  # not "weight_templates": the page-opening test saves that one, with no model
     "confusion_matrix_uploaded",
@@ -121,8 +121,14 @@ def assert_healthy(pg) -> None:
     ).first.inner_text()
 
 
+_SAVED: set[str] = set()
+"""Screenshot names saved by this test run: a second one under the same name would silently replace the first."""
+
+
 def screenshot(pg, name: str) -> Path:
     """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1 the README's pictures too."""
+    assert name not in _SAVED, f"two screenshots named {name!r} in one run: the later would replace the earlier"
+    _SAVED.add(name)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     # Streamlit scrolls inside its own main area, so full_page alone captures one screen: grow the viewport.

@@ -80,7 +80,7 @@ def test_race_templates_confusion_download_and_upload(page, server, tmp_path):
     first = page.evaluate(CHART_SIGNATURE)
     page.wait_for_timeout(3000)
     assert page.evaluate(CHART_SIGNATURE) != first  # the curves moved on
-    screenshot(page, "optimizer_race")
+    screenshot(page, "optimizer_race_running")
     page.get_by_role("button", name="Pause").click()
     page.wait_for_selector("button:has-text('Resume')")
     page.wait_for_timeout(1000)
