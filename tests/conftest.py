@@ -43,3 +43,14 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle():
+    """Each test starts with the server's throttle as a fresh server has it. The test process plays the server
+    for every AppTest, so sessions left by earlier tests, and CPU they spent, would otherwise stretch the live
+    refresh interval (``ui.throttle``) and with it how far a race moves per run."""
+    from ui.throttle import fair_share, refresh_cost
+
+    fair_share.clear()
+    refresh_cost.clear()
