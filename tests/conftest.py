@@ -8,6 +8,15 @@ from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.mirror import MNIST_10K, Server
 
 
+def pytest_configure(config):
+    """Stop at once, with the reason, when the real MNIST files the tests read are not beside the repository."""
+    if not MNIST_10K.is_dir():
+        raise pytest.UsageError(
+            f"the tests read real MNIST files from {MNIST_10K}, which is missing: check out this repository beside "
+            "the project's shared/ folder (as CI has it: ../shared/data/mnist-10k)"
+        )
+
+
 @pytest.fixture(scope="session")
 def mnist_10k_dataset():
     """The real 10,000-digit MNIST-format folder as a core.data.Dataset (7,200 train / 800 val / 2,000 test)."""
