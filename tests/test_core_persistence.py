@@ -156,7 +156,7 @@ def test_a_homework_file_written_by_another_program_loads(tmp_path):
 
 
 def test_readme_snippet_loads_a_file_and_predicts(tmp_path):
-    section = README.read_text().split("## Model files (HDF5)", 1)[1].split("\n## ", 1)[0]
+    section = README.read_text().split("## Models to take away", 1)[1].split("\n## ", 1)[0]
     snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     assert len([line for line in snippet.splitlines() if line.strip()]) == 5  # five lines of code
     assert "import core" not in snippet and "from core" not in snippet
